@@ -1,0 +1,26 @@
+# The two commands of the README: `make run` and `make test`. Both build .venv/ first when it is missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test quick clean
+
+# File target: the environment is rebuilt when the pinned dependency set changes.
+$(VENV): pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(VENV)
+
+run: $(VENV)
+	$(PY) -m analyses --out results
+
+quick: $(VENV)
+	$(PY) -m analyses --quick --out results
+
+test: $(VENV)
+	$(PY) -m pytest
+
+clean:
+	rm -rf results

@@ -1,0 +1,87 @@
+"""Input checks shared by the bases, priors, likelihoods and builders.
+
+Every check raises a ``ValueError`` or ``TypeError`` that names the argument, before any PyMC or
+PyTensor work. Nothing is dropped or coerced silently: integers become float64 (exactly, for
+|value| < 2**53), everything else that is not a real number is refused.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def as_real_array(value, name, *, ndim=(1,)):
+    """Return ``value`` as a finite float64 array with ``ndim`` in ``ndim``, or raise naming ``name``."""
+    columns = None
+    if hasattr(value, "columns") and hasattr(value, "to_numpy"):  # pandas DataFrame
+        columns = [str(c) for c in value.columns]
+    if hasattr(value, "isna") and hasattr(value, "to_numpy"):  # pandas Series/DataFrame
+        missing = int(np.asarray(value.isna()).sum())
+        if missing:
+            raise ValueError(f"{name} has {missing} missing value(s) (NaN/None); drop or impute them first")
+        value = value.to_numpy()
+    array = np.asarray(value)
+    if array.dtype == bool:
+        raise TypeError(f"{name} is a boolean array; pass numbers (e.g. {name}.astype(float) if 0/1 is meant)")
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {array.dtype}")
+    if array.ndim not in ndim:
+        allowed = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be {allowed}, got shape {array.shape}")
+    if array.size == 0 or array.shape[0] == 0:
+        raise ValueError(f"{name} is empty: at least one observation is needed")
+    array = array.astype(np.float64)
+    bad = ~np.isfinite(array)
+    if bad.any():
+        rows = np.unique(np.nonzero(bad)[0])[:5].tolist()
+        raise ValueError(f"{name} has {int(bad.sum())} non-finite value(s) (NaN or inf), first at row(s) {rows}")
+    return array, columns
+
+
+def as_data(x, t, *, x_ndim=(1, 2)):
+    """Check a pair of inputs ``x`` and targets ``t``; return float arrays and the column names of ``x``."""
+    x, columns = as_real_array(x, "x", ndim=x_ndim)
+    t, _ = as_real_array(t, "t", ndim=(1,))
+    if x.shape[0] != t.shape[0]:
+        raise ValueError(f"x and t must have the same number of rows, got {x.shape[0]} and {t.shape[0]}")
+    return x, t, columns
+
+
+def positive_scalar(value, name, *, allow_none=False):
+    """A finite positive real number (or None when allowed)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+            value = value.item()
+        else:
+            raise TypeError(f"{name} must be a positive real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value}")
+    return value
+
+
+def scalar_or_vector(value, name, *, positive):
+    """A real scalar or 1-D vector (per feature); ``positive`` requires every entry > 0."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a real number or a 1-D array of them, got bool")
+    array = np.asarray(value)
+    if array.dtype == bool or array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a real number or a 1-D array of them, got dtype {array.dtype}")
+    if array.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array (one entry per feature), got shape {array.shape}")
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite, got {array}")
+    if positive and np.any(array <= 0):
+        raise ValueError(f"{name} must be > 0, got {array}")
+    return array
+
+
+def non_negative_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)

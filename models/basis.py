@@ -1,0 +1,238 @@
+r"""Bases: the features :math:`\phi(x)` of a model that is linear in its weights (PRML section 3.1).
+
+.. math::
+
+    y(x \mid w) = \sum_{j} w_j \phi_j(x) = \Phi(x)\, w
+
+``w`` is always in the basis' own coordinates (for :class:`PolynomialBasis` the raw monomial
+coefficients of :math:`1, x, \dots, x^M`, as PRML Table 1.1 reads them).
+
+Each basis also knows a *well-conditioned* set of features :math:`Z(x)` spanning exactly the same
+functions, with an exact rational map :math:`w = T a` between the two coordinate systems
+(:class:`Conditioned`). Fitting and sampling happen in :math:`a`; results are reported in :math:`w`.
+For a degree-10 polynomial on x in [-9, -3] the raw Vandermonde matrix has condition number ~1e15
+and float64 least squares on it is all rounding error; Legendre polynomials of the centred, scaled
+input have condition number ~1e3 on the same data.
+"""
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import comb
+
+import numpy as np
+
+from ._checks import non_negative_int, positive_scalar, scalar_or_vector
+
+
+@dataclass(frozen=True)
+class Conditioned:
+    """Well-conditioned coordinates of a basis, fixed on some training inputs.
+
+    ``transform(x, xp)`` gives the features :math:`Z(x)` (``xp`` is ``numpy`` or ``pytensor.tensor``, so
+    the same code builds the PyMC graph); ``to_w`` is the exact matrix :math:`T` with
+    :math:`\\Phi(x) = Z(x) T^{-1}`, i.e. ``w = T @ a``.
+    """
+
+    transform: object
+    to_w: tuple  # tuple of tuples of Fraction, shape (p, p)
+
+    @property
+    def T(self):
+        """``to_w`` rounded to float64."""
+        return np.array([[float(v) for v in row] for row in self.to_w])
+
+    def w_from(self, a):
+        """``T @ a`` computed exactly in rational arithmetic from the float64 ``a``, rounded once."""
+        a = [Fraction(float(v)) for v in np.asarray(a, dtype=float)]
+        return np.array([float(sum(tj * ak for tj, ak in zip(row, a) if tj)) for row in self.to_w])
+
+
+def _center_scale(values):
+    """A dyadic centre c and a power-of-two scale s with (values - c) / s in about [-1.1, 1.1].
+
+    Both are exact binary fractions of few bits, so the division is exact and the subtraction is
+    exact whenever the values lie within a factor 2 of c (the nearly-collinear case where it matters).
+    """
+    lo, hi = float(np.min(values)), float(np.max(values))
+    half = (hi - lo) / 2
+    if half == 0:
+        half = abs(lo) or 1.0
+    scale = 2.0 ** np.ceil(np.log2(half))
+    center = np.round((lo + hi) / 2 / scale * 8) / 8 * scale
+    return float(center), float(scale)
+
+
+def _legendre(u, degree, xp):
+    """Legendre polynomials P_0..P_degree of u by the three-term recurrence (works on numpy and pytensor)."""
+    columns = [u * 0 + 1, u]
+    for n in range(1, degree):
+        columns.append(((2 * n + 1) * u * columns[n] - n * columns[n - 1]) / (n + 1))
+    return columns[: degree + 1]
+
+
+def _legendre_coefficients(n):
+    """Exact monomial coefficients of P_n(u) (Rodrigues' formula): P_n = 2^-n sum_k (-1)^k C(n,k) C(2n-2k,n) u^(n-2k)."""
+    coefficients = [Fraction(0)] * (n + 1)
+    for k in range(n // 2 + 1):
+        coefficients[n - 2 * k] += Fraction((-1) ** k * comb(n, k) * comb(2 * n - 2 * k, n), 2**n)
+    return coefficients
+
+
+class LinearBasis:
+    r"""Identity features: :math:`\Phi(x) = [1, x_1, \dots, x_D]` for ``x`` of shape (N,) or (N, D).
+
+    Internally the columns are centred and scaled by exact dyadic numbers,
+    :math:`z_j = (x_j - c_j)/s_j`, so :math:`w_j = a_j / s_j` and
+    :math:`w_0 = a_0 - \sum_j c_j a_j / s_j` exactly.
+    """
+
+    def __init__(self, intercept=True):
+        if not isinstance(intercept, bool):
+            raise TypeError(f"intercept must be True or False, got {intercept!r}")
+        self.intercept = intercept
+
+    def __repr__(self):
+        return f"LinearBasis(intercept={self.intercept})"
+
+    def check_inputs(self, x):
+        if x.ndim not in (1, 2):
+            raise ValueError(f"x must be 1-D or 2-D for LinearBasis, got shape {x.shape}")
+
+    def feature_names(self, x, columns=None):
+        if x.ndim == 1:
+            inputs = [columns[0] if columns else "x"]
+        else:
+            inputs = list(columns) if columns else [f"x{j}" for j in range(x.shape[1])]
+        return (["1"] if self.intercept else []) + inputs
+
+    def features(self, x):
+        x = np.asarray(x, dtype=float)
+        columns = x[:, None] if x.ndim == 1 else x
+        if self.intercept:
+            columns = np.column_stack([np.ones(len(x)), columns])
+        return columns
+
+    def conditioned(self, x):
+        x = np.asarray(x, dtype=float)
+        columns = x[:, None] if x.ndim == 1 else x
+        d = columns.shape[1]
+        centers, scales = zip(*(_center_scale(columns[:, j]) for j in range(d)))
+        if not self.intercept:
+            centers = (0.0,) * d
+        one_d = x.ndim == 1
+
+        def transform(x, xp):
+            cols = [x] if one_d else [x[:, j] for j in range(d)]
+            z = [(cols[j] - centers[j]) / scales[j] for j in range(d)]
+            if self.intercept:
+                z = [cols[0] * 0 + 1] + z
+            return xp.stack(z, axis=1)
+
+        p = d + self.intercept
+        to_w = [[Fraction(0)] * p for _ in range(p)]
+        offset = int(self.intercept)
+        for j in range(d):
+            to_w[offset + j][offset + j] = 1 / Fraction(scales[j])
+            if self.intercept:
+                to_w[0][offset + j] = -Fraction(centers[j]) / Fraction(scales[j])
+        if self.intercept:
+            to_w[0][0] = Fraction(1)
+        return Conditioned(transform, tuple(map(tuple, to_w)))
+
+
+class PolynomialBasis:
+    r"""Monomials :math:`\Phi(x) = [1, x, x^2, \dots, x^M]` of a scalar input (PRML eq. 1.1).
+
+    ``w`` are the raw monomial coefficients. Internally the features are Legendre polynomials
+    :math:`P_n(u)` of :math:`u = (x - c)/s` (exact dyadic c, s); the map to monomial coefficients is
+    exact rational arithmetic (binomial expansion of :math:`((x - c)/s)^m`). Without intercept the
+    features are :math:`x, \dots, x^M`, internally :math:`(x/s) P_n(u)` for n < M.
+    """
+
+    def __init__(self, degree, intercept=True):
+        self.degree = non_negative_int(degree, "degree")
+        if not isinstance(intercept, bool):
+            raise TypeError(f"intercept must be True or False, got {intercept!r}")
+        if not intercept and self.degree == 0:
+            raise ValueError("degree must be >= 1 when intercept=False (no features would remain)")
+        self.intercept = intercept
+
+    def __repr__(self):
+        return f"PolynomialBasis(degree={self.degree}, intercept={self.intercept})"
+
+    def check_inputs(self, x):
+        if x.ndim != 1:
+            raise ValueError(f"x must be 1-D for PolynomialBasis (one scalar input per row), got shape {x.shape}")
+
+    def _powers(self):
+        return range(0 if self.intercept else 1, self.degree + 1)
+
+    def feature_names(self, x, columns=None):
+        return [{0: "1", 1: "x"}.get(k, f"x^{k}") for k in self._powers()]
+
+    def features(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.stack([x**k for k in self._powers()], axis=1)
+
+    def conditioned(self, x):
+        center, scale = _center_scale(np.asarray(x, dtype=float))
+        m = self.degree if self.intercept else self.degree - 1  # highest Legendre degree used
+        intercept = self.intercept
+
+        def transform(x, xp):
+            columns = _legendre((x - center) / scale, m, xp)
+            if not intercept:
+                columns = [(x / scale) * c for c in columns]
+            return xp.stack(columns, axis=1)
+
+        # coefficient of x^j in u^k = ((x - c)/s)^k is C(k, j) (-c)^(k-j) / s^k
+        c, s = Fraction(center), Fraction(scale)
+        shift = 0 if intercept else 1  # (x/s) * P_n(u) moves every power up by one
+        p = self.degree + 1 - shift
+        to_w = [[Fraction(0)] * p for _ in range(p)]
+        for n in range(m + 1):
+            for k, coefficient in enumerate(_legendre_coefficients(n)):
+                if coefficient:
+                    for j in range(k + 1):
+                        value = coefficient * comb(k, j) * (-c) ** (k - j) / s**k
+                        to_w[j][n] += value / s if shift else value
+        return Conditioned(transform, tuple(map(tuple, to_w)))
+
+
+class GaussianBasis:
+    r"""Gaussian bumps :math:`\phi_j(x) = \exp\!\left(-\frac{(x - \mu_j)^2}{2 s^2}\right)` (PRML eq. 3.4).
+
+    ``centers`` are the :math:`\mu_j`, ``width`` the common :math:`s`; an optional constant feature
+    comes first. The features are already O(1), so the internal coordinates are the features themselves.
+    """
+
+    def __init__(self, centers, width, intercept=True):
+        self.centers = scalar_or_vector(centers, "centers", positive=False).reshape(-1)
+        self.width = positive_scalar(width, "width")
+        if not isinstance(intercept, bool):
+            raise TypeError(f"intercept must be True or False, got {intercept!r}")
+        self.intercept = intercept
+
+    def __repr__(self):
+        return f"GaussianBasis(centers={self.centers.tolist()}, width={self.width}, intercept={self.intercept})"
+
+    def check_inputs(self, x):
+        if x.ndim != 1:
+            raise ValueError(f"x must be 1-D for GaussianBasis, got shape {x.shape}")
+
+    def feature_names(self, x, columns=None):
+        return (["1"] if self.intercept else []) + [f"gauss({c:.4g})" for c in self.centers]
+
+    def _columns(self, x, xp):
+        columns = [xp.exp(-((x - c) ** 2) / (2 * self.width**2)) for c in self.centers]
+        if self.intercept:
+            columns = [x * 0 + 1] + columns
+        return xp.stack(columns, axis=1)
+
+    def features(self, x):
+        return self._columns(np.asarray(x, dtype=float), np)
+
+    def conditioned(self, x):
+        p = len(self.centers) + self.intercept
+        identity = tuple(tuple(Fraction(int(i == j)) for j in range(p)) for i in range(p))
+        return Conditioned(self._columns, identity)

@@ -1,0 +1,138 @@
+r"""Model builders: arrays in, ``pm.Model`` out. No fitting, no I/O.
+
+The generative story of every model here:
+
+.. math::
+
+    w &\sim p(w) \quad\text{(the prior: Flat, Normal, Laplace)} \\
+    \sigma &\sim p(\sigma) \quad\text{(when learned: HalfFlat, HalfNormal, HalfCauchy)} \\
+    t_n &\sim \mathcal N\big(y(x_n \mid w), \sigma^2\big), \qquad y(x \mid w) = \Phi(x)\, w
+
+Model variables: ``w`` (dims ``feature``, in the basis' own coordinates), ``sigma`` (when learned),
+observed ``t`` (dims ``obs_id``), data ``x`` and ``t_obs`` in ``pm.Data``.
+
+The sampler works in well-conditioned internal coordinates ``w_internal`` (orthonormal-design
+coordinates: Legendre / centred features, then QR), with ``w = T @ w_internal`` a ``Deterministic``.
+The map is linear, so a flat prior on ``w_internal`` is a flat prior on ``w``, and any other prior on
+``w`` enters as a ``Potential`` on ``w`` itself: the density is exactly the stated model's.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from scipy.linalg import solve_triangular
+
+from ._checks import as_data
+from .basis import GaussianBasis, LinearBasis, PolynomialBasis
+from .likelihoods import LIKELIHOODS, Gaussian
+from .priors import SIGMA_PRIORS, W_PRIORS, Flat
+
+BASES = (LinearBasis, PolynomialBasis, GaussianBasis)
+
+
+@dataclass(frozen=True)
+class RegressionSpec:
+    """What a builder made, attached to the model as ``model.regression_spec`` for the inference functions."""
+
+    basis: object
+    likelihood: object
+    prior: object
+    variables: frozenset  # names of the model's variables at build time, to notice later edits
+
+    @staticmethod
+    def variable_names(model):
+        return frozenset(v.name for v in model.free_RVs + model.observed_RVs + model.potentials)
+
+
+def spec_of(model):
+    """The builder's spec when ``model`` is still exactly what a builder made, else None."""
+    spec = getattr(model, "regression_spec", None)
+    if spec is None or RegressionSpec.variable_names(model) != spec.variables:
+        return None
+    return spec
+
+
+def _check_parts(likelihood, basis, prior):
+    if not isinstance(likelihood, LIKELIHOODS):
+        names = ", ".join(c.__name__ for c in LIKELIHOODS)
+        raise TypeError(f"likelihood must be one of models.likelihoods.{names}, got {likelihood!r}")
+    if not isinstance(basis, BASES):
+        names = ", ".join(c.__name__ for c in BASES)
+        raise TypeError(f"basis must be one of {names}, got {basis!r}")
+    if isinstance(prior, SIGMA_PRIORS):
+        raise TypeError(f"prior is the prior on w; {type(prior).__name__} is a prior for sigma (use sigma_prior)")
+    if not isinstance(prior, W_PRIORS):
+        names = ", ".join(c.__name__ for c in W_PRIORS)
+        raise TypeError(f"prior must be one of models.priors.{names}, got {prior!r}")
+
+
+def regression(x, t, *, likelihood, basis=None, prior=None):
+    r"""A regression model :math:`t_n \sim \text{likelihood}(y(x_n \mid w))` with :math:`y = \Phi(x) w`.
+
+    Parameters
+    ----------
+    x : array of shape (N,) or (N, D), or a pandas Series/DataFrame
+        Inputs. Column names of a DataFrame become feature names.
+    t : array of shape (N,)
+        Targets.
+    likelihood : models.likelihoods.Gaussian
+        The noise model, i.e. the loss.
+    basis : LinearBasis, PolynomialBasis or GaussianBasis, default ``LinearBasis()``
+    prior : Flat, Normal or Laplace, default ``Flat()``
+        Prior on ``w``, i.e. the regularizer.
+
+    Returns
+    -------
+    pm.Model
+        With ``w`` (dims ``feature``), ``sigma`` when learned, observed ``t`` (dims ``obs_id``).
+    """
+    basis = LinearBasis() if basis is None else basis
+    prior = Flat() if prior is None else prior
+    _check_parts(likelihood, basis, prior)
+    x, t, columns = as_data(x, t)
+    basis.check_inputs(x)
+    likelihood.check_targets(t)
+    names = basis.feature_names(x, columns)
+    prior.check_size(len(names))
+
+    # Internal coordinates: conditioned features Z, then QR so that mu = Q @ w_internal * t_scale on the
+    # training inputs; w = T @ (R^-1 w_internal) * t_scale.
+    conditioned = basis.conditioned(x)
+    _, r = np.linalg.qr(conditioned.transform(x, np))
+    r_inverse = solve_triangular(r, np.eye(len(names)))
+    t_scale = float(np.std(t)) or float(np.max(np.abs(t))) or 1.0
+    to_w = t_scale * conditioned.T @ r_inverse
+
+    coords = {"feature": names, "feature_internal": np.arange(len(names)), "obs_id": np.arange(len(t))}
+    x_dims = ("obs_id",) if x.ndim == 1 else ("obs_id", "input")
+    if x.ndim == 2:
+        coords["input"] = columns or [f"x{j}" for j in range(x.shape[1])]
+    with pm.Model(coords=coords) as model:
+        x_data = pm.Data("x", x, dims=x_dims)
+        t_data = pm.Data("t_obs", t, dims="obs_id")
+        w_internal = pm.Flat("w_internal", dims="feature_internal")
+        w = pm.Deterministic("w", pt.dot(to_w, w_internal), dims="feature")
+        prior_logp = prior.logp(w)
+        if prior_logp is not None:
+            pm.Potential("w_prior", prior_logp)
+        mu = t_scale * pt.dot(conditioned.transform(x_data, pt), pt.dot(r_inverse, w_internal))
+        likelihood.observe(mu, t_data)
+    model.regression_spec = RegressionSpec(basis, likelihood, prior, RegressionSpec.variable_names(model))
+    return model
+
+
+def gaussian_regression(x, t, *, basis=None, sigma=None, prior=None, sigma_prior=None):
+    r"""The seed's model: :math:`t_n \sim \mathcal N(\Phi(x_n) w, \sigma^2)`.
+
+    Its MAP with the default flat priors is least squares (for ``w``) and :math:`\sqrt{\mathrm{SSE}/N}`
+    (for a learned ``sigma``). ``sigma`` fixes the noise sd; otherwise it is learned under
+    ``sigma_prior`` (default ``HalfFlat()``). See :func:`regression` for the other arguments.
+
+    Examples
+    --------
+    >>> model = gaussian_regression(x, t, basis=PolynomialBasis(3), sigma=0.3)
+    >>> fit_map(model)["w"]          # == least squares
+    """
+    return regression(x, t, likelihood=Gaussian(sigma=sigma, sigma_prior=sigma_prior), basis=basis, prior=prior)
