@@ -10,7 +10,7 @@ The public names, a contract the analyses, notebooks and later work rely on::
 from . import likelihoods, priors
 from .basis import GaussianBasis, LinearBasis, PolynomialBasis
 from .builders import gaussian_regression, regression
-from .inference import fit_map, least_squares
+from .inference import fit_map, least_squares, log_likelihood_at
 from .likelihoods import gaussian_nll, mse
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "gaussian_nll",
     "gaussian_regression",
     "least_squares",
+    "log_likelihood_at",
     "likelihoods",
     "mse",
     "priors",

@@ -40,6 +40,7 @@ class RegressionSpec:
     likelihood: object
     prior: object
     variables: frozenset  # names of the model's variables at build time, to notice later edits
+    to_w: np.ndarray  # w = to_w @ w_internal, the float64 matrix in the graph
 
     @staticmethod
     def variable_names(model):
@@ -52,6 +53,15 @@ def spec_of(model):
     if spec is None or RegressionSpec.variable_names(model) != spec.variables:
         return None
     return spec
+
+
+def _dependent_features(z, names):
+    """Names of the columns of z (unit-norm columns) that are numerically combinations of the earlier ones."""
+    n, p = z.shape
+    diagonal = np.zeros(p)
+    r = np.linalg.qr(z, mode="r")
+    diagonal[: min(n, p)] = np.abs(np.diag(r))
+    return [name for name, d in zip(names, diagonal) if d <= p * np.finfo(float).eps]
 
 
 def _check_parts(likelihood, basis, prior):
@@ -100,8 +110,19 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
     # Internal coordinates: conditioned features Z, then QR so that mu = Q @ w_internal * t_scale on the
     # training inputs; w = T @ (R^-1 w_internal) * t_scale.
     conditioned = basis.conditioned(x)
-    _, r = np.linalg.qr(conditioned.transform(x, np))
-    r_inverse = solve_triangular(r, np.eye(len(names)))
+    z = conditioned.transform(x, np)
+    norms = np.linalg.norm(z, axis=0).clip(min=np.finfo(float).tiny)
+    dependent = _dependent_features(z / norms, names)
+    if dependent and isinstance(prior, Flat):
+        raise ValueError(
+            f"the design is rank deficient: feature(s) {dependent} are linear combinations of the ones before "
+            f"them on these x (N = {len(t)}, p = {len(names)}), so under a flat prior the posterior is improper; "
+            "drop them, use fewer features, or put a proper prior (priors.Normal, priors.Laplace) on w"
+        )
+    if dependent:  # a proper prior makes the posterior proper; scale the columns only
+        r_inverse = np.diag(1 / norms)
+    else:
+        r_inverse = solve_triangular(np.linalg.qr(z, mode="r"), np.eye(len(names)))
     t_scale = float(np.std(t)) or float(np.max(np.abs(t))) or 1.0
     to_w = t_scale * conditioned.T @ r_inverse
 
@@ -119,7 +140,7 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
             pm.Potential("w_prior", prior_logp)
         mu = t_scale * pt.dot(conditioned.transform(x_data, pt), pt.dot(r_inverse, w_internal))
         likelihood.observe(mu, t_data)
-    model.regression_spec = RegressionSpec(basis, likelihood, prior, RegressionSpec.variable_names(model))
+    model.regression_spec = RegressionSpec(basis, likelihood, prior, RegressionSpec.variable_names(model), to_w)
     return model
 
 

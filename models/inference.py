@@ -23,7 +23,7 @@ import pymc as pm
 from scipy.linalg import solve_triangular
 from scipy.optimize import minimize
 
-from ._checks import as_data
+from ._checks import as_data, positive_scalar
 from .basis import LinearBasis
 from .builders import spec_of
 from .priors import Flat, Laplace, Normal
@@ -131,7 +131,7 @@ def fit_map(model):
     # learned sigma: start from least squares, then alternate w- and sigma-steps (one round when w's prior is flat)
     w, residual = _w_step(Flat(), conditioned, z, features, t, None)
     sse = float(residual @ residual)
-    if sse == 0 or sse <= (np.finfo(float).eps * np.linalg.norm(t)) ** 2 * n:
+    if n <= z.shape[1] or sse <= (64 * np.finfo(float).eps * np.linalg.norm(t)) ** 2:
         raise ValueError(
             "the data are fitted exactly (SSE = 0): the likelihood grows without bound as sigma -> 0, "
             "so there is no MAP; fix sigma or use fewer features"
@@ -147,6 +147,32 @@ def fit_map(model):
         if converged:
             break
     return {"w": w, "sigma": np.float64(sigma)}
+
+
+def log_likelihood_at(model, w, sigma=None):
+    r"""The model's own :math:`\log p(t \mid x, w, \sigma)`, summed over observations, at basis-coordinate ``w``.
+
+    Evaluated by the PyMC graph of a builder's model. ``w`` of shape (p,) gives a float; shape (K, p)
+    gives K values (one compiled function for all). ``sigma`` is required when the model learns it.
+    """
+    spec = getattr(model, "regression_spec", None)
+    if spec is None:
+        raise ValueError("log_likelihood_at needs a model made by models.regression / gaussian_regression")
+    w = np.asarray(w, dtype=float)
+    p = spec.to_w.shape[0]
+    if w.shape[-1:] != (p,) or w.ndim > 2:
+        raise ValueError(f"w must have shape ({p},) or (K, {p}), got {w.shape}")
+    extra = {}
+    if spec.likelihood.learns_sigma:
+        if sigma is None:
+            raise ValueError("this model learns sigma: pass sigma")
+        extra["sigma_log__"] = np.log(positive_scalar(sigma, "sigma"))
+    elif sigma is not None:
+        raise ValueError(f"this model has a fixed sigma = {spec.likelihood.sigma}; do not pass sigma")
+    logp = model.compile_logp(vars=model.observed_RVs, sum=True)
+    internal = np.linalg.solve(spec.to_w, np.atleast_2d(w).T).T
+    values = np.array([float(logp({"w_internal": row, **extra})) for row in internal])
+    return values if w.ndim == 2 else float(values[0])
 
 
 def _fit_map_generic(model):

@@ -1,0 +1,72 @@
+"""Bad input: a clear ValueError/TypeError naming the argument, before any PyMC graph is built."""
+
+import numpy as np
+import pytest
+
+from models import GaussianBasis, LinearBasis, PolynomialBasis, gaussian_regression, least_squares, priors
+from models.likelihoods import Gaussian
+
+X = np.linspace(0, 1, 8)
+T = np.sin(X)
+
+
+def with_value(array, index, value):
+    array = array.astype(float).copy()
+    array[index] = value
+    return array
+
+
+CASES = [
+    ("NaN in x", lambda: gaussian_regression(with_value(X, 2, np.nan), T), ValueError, r"x has 1 non-finite"),
+    ("inf in t", lambda: gaussian_regression(X, with_value(T, 0, np.inf), sigma=1.0), ValueError, r"t has 1 non-finite"),
+    ("length mismatch", lambda: gaussian_regression(X, T[:5]), ValueError, r"same number of rows, got 8 and 5"),
+    ("empty data", lambda: gaussian_regression(np.array([]), np.array([])), ValueError, r"x is empty"),
+    ("2-D t", lambda: gaussian_regression(X, T[:, None]), ValueError, r"t must be 1-D"),
+    ("string x", lambda: gaussian_regression(np.array(list("abcdefgh")), T), TypeError, r"x must be an array of real numbers"),
+    ("object t", lambda: gaussian_regression(X, T.astype(object)), TypeError, r"t must be an array of real numbers"),
+    ("bool x", lambda: gaussian_regression(X > 0.5, T), TypeError, r"x is a boolean array"),
+    ("sigma = 0", lambda: gaussian_regression(X, T, sigma=0.0), ValueError, r"sigma must be finite and > 0"),
+    ("sigma < 0", lambda: gaussian_regression(X, T, sigma=-1), ValueError, r"sigma must be finite and > 0"),
+    ("sigma not a number", lambda: gaussian_regression(X, T, sigma="0.3"), TypeError, r"sigma must be a positive real"),
+    ("sigma and sigma_prior", lambda: Gaussian(sigma=1.0, sigma_prior=priors.HalfNormal(1.0)), ValueError, r"either a fixed sigma"),
+    ("negative degree", lambda: PolynomialBasis(-1), ValueError, r"degree must be >= 0"),
+    ("fractional degree", lambda: PolynomialBasis(2.5), TypeError, r"degree must be an integer"),
+    ("2-D x for a polynomial", lambda: gaussian_regression(np.ones((8, 2)), T, basis=PolynomialBasis(2)), ValueError,
+     r"x must be 1-D for PolynomialBasis"),
+    ("prior scale = 0", lambda: priors.Normal(0.0), ValueError, r"scale must be > 0"),
+    ("prior scale < 0", lambda: priors.Laplace([1.0, -2.0]), ValueError, r"scale must be > 0"),
+    ("sigma prior scale", lambda: priors.HalfCauchy(-1.0), ValueError, r"scale must be finite and > 0"),
+    ("Gaussian width", lambda: GaussianBasis([0.0, 1.0], 0.0), ValueError, r"width must be finite and > 0"),
+    ("per-feature scale of wrong length", lambda: gaussian_regression(X, T, prior=priors.Normal([1.0, 1.0, 1.0])),
+     ValueError, r"scale has 3 entries but the basis has 2 features"),
+    ("sigma prior as w prior", lambda: gaussian_regression(X, T, prior=priors.HalfNormal(1.0)), TypeError,
+     r"prior is the prior on w"),
+    ("w prior as sigma prior", lambda: gaussian_regression(X, T, sigma_prior=priors.Normal(1.0)), TypeError,
+     r"sigma_prior must be one of"),
+    ("basis not a basis", lambda: gaussian_regression(X, T, basis="poly"), TypeError, r"basis must be one of"),
+    ("least_squares NaN", lambda: least_squares(X, with_value(T, 1, np.nan)), ValueError, r"t has 1 non-finite"),
+    ("rank deficient", lambda: least_squares(np.column_stack([X, 2 * X]), T), ValueError, r"rank deficient"),
+    ("duplicated column", lambda: gaussian_regression(np.column_stack([X, X]), T), ValueError,
+     r"rank deficient: feature\(s\) \['x1'\]"),
+    ("degree too high for N", lambda: gaussian_regression(X[:3], T[:3], basis=PolynomialBasis(4)), ValueError,
+     r"rank deficient: feature\(s\) \['x\^3', 'x\^4'\]"),
+]
+
+
+@pytest.mark.parametrize("build, error, message", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_input_is_refused_before_any_graph(build, error, message, monkeypatch):
+    import pymc
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a pm.Model was created before the input was checked")
+
+    monkeypatch.setattr(pymc.Model, "__init__", no_model)
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_pandas_missing_values_are_named(rng):
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match=r"x has 1 missing value"):
+        gaussian_regression(frame, np.ones(3), basis=LinearBasis())
