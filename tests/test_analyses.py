@@ -1,0 +1,60 @@
+"""The analyses run end to end (quick settings) and their reports hold the numbers they claim."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analyses.report import ANALYSES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    completed = subprocess.run([sys.executable, "-m", "analyses", "--quick", "--seed", "7", "--out", str(out)],
+                               cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return out, completed.stdout
+
+
+def test_every_analysis_writes_figures_and_the_index(quick_run):
+    out, stdout = quick_run
+    index = (out / "index.html").read_text()
+    for name in ANALYSES:
+        assert f"[{name}] done in" in stdout
+        record = json.loads((out / name / "result.json").read_text())
+        assert record["figures"] and record["paragraph"]
+        for figure in record["figures"]:
+            png = out / figure["file"]
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert f"src='{figure['file']}'" in index
+        assert f"id='{name}'" in index
+
+
+def test_summary_holds_the_identities(quick_run):
+    summary = json.loads((quick_run[0] / "summary.json").read_text())
+    gaussian = summary["mse_is_gaussian_mle"]
+    assert gaussian["nll_identity_max_rel_diff"] < 1e-12
+    assert gaussian["gradient_ratio_max_rel_dev"] < 1e-9
+    assert gaussian["max_rel_diff_find_map_vs_least_squares"] < 1e-5  # find_MAP's own tolerance
+    assert gaussian["rms_train"][9] < 1e-6  # M = 9 interpolates N = 10 points
+    assert summary["learned_sigma"]["max_rel_diff_sigma2_map_vs_sse_over_n"] < 1e-12
+    priors = summary["priors_are_regularizers"]
+    assert priors["ridge_max_abs_diff"] < 1e-8
+    assert priors["lasso_max_abs_diff"] < 1e-6
+    assert priors["lasso_zero_patterns_identical"]
+
+
+def test_one_analysis_runs_alone_and_is_reproducible(tmp_path):
+    def run(folder):
+        subprocess.run([sys.executable, "-m", "analyses.learned_sigma", "--quick", "--out", str(folder)],
+                       cwd=ROOT, check=True, capture_output=True, timeout=600)
+        return json.loads((folder / "summary.json").read_text())
+
+    first, second = run(tmp_path / "a"), run(tmp_path / "b")
+    assert list(first) == ["learned_sigma"]
+    assert first == second
