@@ -11,8 +11,9 @@ The generative story of every model here:
 Model variables: ``w`` (dims ``feature``, in the basis' own coordinates), ``sigma`` (when learned),
 observed ``t`` (dims ``obs_id``), data ``x`` and ``t_obs`` in ``pm.Data``.
 
-The sampler works in well-conditioned internal coordinates ``w_internal`` (orthonormal-design
-coordinates: Legendre / centred features, then QR), with ``w = T @ w_internal`` a ``Deterministic``.
+The sampler works in well-conditioned internal coordinates ``w_internal`` (Legendre / centred
+features, then the QR factor of that design stacked with the prior's precision, which whitens the
+posterior at a nominal noise level), with ``w = T @ w_internal`` a ``Deterministic``.
 The map is linear, so a flat prior on ``w_internal`` is a flat prior on ``w``, and any other prior on
 ``w`` enters as a ``Potential`` on ``w`` itself: the density is exactly the stated model's.
 """
@@ -64,6 +65,19 @@ def _dependent_features(z, names):
     return [name for name, d in zip(names, diagonal) if d <= p * np.finfo(float).eps]
 
 
+def _nominal_sigma(likelihood, z, t, rank_deficient):
+    """The noise sd used to whiten the internal coordinates: the fixed sigma, else the least-squares residual sd."""
+    if getattr(likelihood, "sigma", None) is not None:
+        return likelihood.sigma
+    n, p = z.shape
+    if not rank_deficient and n > p:
+        coefficients = np.linalg.lstsq(z, t, rcond=None)[0]
+        residual_sd = float(np.sqrt(np.sum((t - z @ coefficients) ** 2) / (n - p)))
+        if residual_sd > 0:
+            return residual_sd
+    return float(np.std(t)) or 1.0
+
+
 def _check_parts(likelihood, basis, prior):
     if not isinstance(likelihood, LIKELIHOODS):
         names = ", ".join(c.__name__ for c in LIKELIHOODS)
@@ -107,8 +121,9 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
     names = basis.feature_names(x, columns)
     prior.check_size(len(names))
 
-    # Internal coordinates: conditioned features Z, then QR so that mu = Q @ w_internal * t_scale on the
-    # training inputs; w = T @ (R^-1 w_internal) * t_scale.
+    # Internal coordinates, whitened for the posterior at a nominal noise level sigma0: with
+    # R from the QR of [Z / sigma0; prior precision^(1/2) T], w_internal = R a has (near) identity
+    # posterior covariance, mu = Z R^-1 w_internal and w = T R^-1 w_internal.
     conditioned = basis.conditioned(x)
     z = conditioned.transform(x, np)
     norms = np.linalg.norm(z, axis=0).clip(min=np.finfo(float).tiny)
@@ -119,12 +134,13 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
             f"them on these x (N = {len(t)}, p = {len(names)}), so under a flat prior the posterior is improper; "
             "drop them, use fewer features, or put a proper prior (priors.Normal, priors.Laplace) on w"
         )
-    if dependent:  # a proper prior makes the posterior proper; scale the columns only
-        r_inverse = np.diag(1 / norms)
-    else:
-        r_inverse = solve_triangular(np.linalg.qr(z, mode="r"), np.eye(len(names)))
-    t_scale = float(np.std(t)) or float(np.max(np.abs(t))) or 1.0
-    to_w = t_scale * conditioned.T @ r_inverse
+    sigma0 = _nominal_sigma(likelihood, z, t, dependent)
+    stacked = z / sigma0
+    if not isinstance(prior, Flat):
+        prior_sd = np.broadcast_to(prior.sd, (len(names),))
+        stacked = np.vstack([stacked, conditioned.T / prior_sd[:, None]])
+    r_inverse = solve_triangular(np.linalg.qr(stacked, mode="r"), np.eye(len(names)))
+    to_w = conditioned.T @ r_inverse
 
     coords = {"feature": names, "feature_internal": np.arange(len(names)), "obs_id": np.arange(len(t))}
     x_dims = ("obs_id",) if x.ndim == 1 else ("obs_id", "input")
@@ -138,7 +154,7 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
         prior_logp = prior.logp(w)
         if prior_logp is not None:
             pm.Potential("w_prior", prior_logp)
-        mu = t_scale * pt.dot(conditioned.transform(x_data, pt), pt.dot(r_inverse, w_internal))
+        mu = pt.dot(conditioned.transform(x_data, pt), pt.dot(r_inverse, w_internal))
         likelihood.observe(mu, t_data)
     model.regression_spec = RegressionSpec(basis, likelihood, prior, RegressionSpec.variable_names(model), to_w)
     return model

@@ -75,6 +75,11 @@ class Normal(_LocationScale):
     """
 
     penalty_name = "L2 (ridge)"
+
+    @property
+    def sd(self):
+        """Prior standard deviation per feature."""
+        return self.scale
     classical = "sklearn Ridge(alpha = sigma^2 / scale^2, fit_intercept=False)"
 
     def penalty(self, w):
@@ -100,6 +105,11 @@ class Laplace(_LocationScale):
     """
 
     penalty_name = "L1 (lasso)"
+
+    @property
+    def sd(self):
+        """Prior standard deviation per feature: sqrt(2) b."""
+        return np.sqrt(2) * self.scale
     classical = "sklearn Lasso(alpha = sigma^2 / (N * scale), fit_intercept=False)"
 
     def penalty(self, w):
