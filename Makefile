@@ -9,7 +9,6 @@ PY := $(VENV)/bin/python
 $(VENV): pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(VENV)
 
