@@ -4,6 +4,7 @@
 """
 
 import importlib
+import importlib.util
 import sys
 import time
 
@@ -14,6 +15,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv, "Run every analysis of the suite into one results folder.")
     for name in ANALYSES:
+        if importlib.util.find_spec(f"analyses.{name}") is None:
+            continue
         start = time.perf_counter()
         print(f"[{name}] running ...", flush=True)
         importlib.import_module(f"analyses.{name}").main(argv)

@@ -16,7 +16,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-ANALYSES = ("mse_is_gaussian_mle", "learned_sigma", "priors_are_regularizers")
+ANALYSES = ("mse_is_gaussian_mle", "learned_sigma", "priors_are_regularizers", "map_vs_posterior", "model_selection",
+            "predictive")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
 
 

@@ -41,7 +41,13 @@ class RegressionSpec:
     likelihood: object
     prior: object
     variables: frozenset  # names of the model's variables at build time, to notice later edits
+    conditioned: object  # the basis' conditioned coordinates fixed on the training x (used by the graph)
+    r_inverse: np.ndarray  # mu = Z(x) @ r_inverse @ w_internal
     to_w: np.ndarray  # w = to_w @ w_internal, the float64 matrix in the graph
+
+    def internal_design(self, x):
+        """The design of the graph in the internal coordinates: mu = internal_design(x) @ w_internal."""
+        return self.conditioned.transform(np.asarray(x, dtype=float), np) @ self.r_inverse
 
     @staticmethod
     def variable_names(model):
@@ -156,7 +162,9 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
             pm.Potential("w_prior", prior_logp)
         mu = pt.dot(conditioned.transform(x_data, pt), pt.dot(r_inverse, w_internal))
         likelihood.observe(mu, t_data)
-    model.regression_spec = RegressionSpec(basis, likelihood, prior, RegressionSpec.variable_names(model), to_w)
+    model.regression_spec = RegressionSpec(
+        basis, likelihood, prior, RegressionSpec.variable_names(model), conditioned, r_inverse, to_w
+    )
     return model
 
 

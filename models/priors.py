@@ -186,5 +186,24 @@ class HalfCauchy:
         return float(np.sqrt(v))
 
 
+class Jeffreys:
+    r"""Jeffreys' prior :math:`p(\sigma) \propto 1/\sigma` (flat in :math:`\log\sigma`); mode :math:`\sigma^2 = \mathrm{SSE}/(N+1)`.
+
+    With a flat prior on ``w`` the posterior is conjugate: :math:`\sigma^2 \mid t \sim \mathrm{InvGamma}((N-p)/2, \mathrm{SSE}/2)`
+    and ``w`` is Student-t (BDA3 section 14.2).
+    """
+
+    def __repr__(self):
+        return "Jeffreys()"
+
+    def rv(self, name):
+        sigma = pm.HalfFlat(name)
+        pm.Potential(f"{name}_jeffreys", -pm.math.log(sigma))
+        return sigma
+
+    def map_sigma(self, n, sse):
+        return float(np.sqrt(sse / (n + 1)))
+
+
 W_PRIORS = (Flat, Normal, Laplace)
-SIGMA_PRIORS = (HalfFlat, HalfNormal, HalfCauchy)
+SIGMA_PRIORS = (HalfFlat, Jeffreys, HalfNormal, HalfCauchy)

@@ -1,0 +1,241 @@
+r"""From the MAP point to the full posterior: every rung returns an ``az.InferenceData``.
+
+- :func:`sample_posterior`: NUTS (PyMC's or nutpie's), the reference for any model;
+- :func:`exact_posterior`: iid draws from the closed form where the model is conjugate
+  (PRML eq. 3.49-3.51 for a known :math:`\sigma`; the Normal-inverse-gamma / Student-t case for a flat
+  ``w`` and a flat or :math:`1/\sigma` prior on :math:`\sigma`, BDA3 section 14.2);
+- :func:`fit_laplace`: a Gaussian at the MAP with the exact Hessian of the model's log density in the
+  unconstrained space (PRML section 4.4), mapped back;
+- :func:`fit_advi`: mean-field ADVI through ``pm.fit``;
+- :func:`predict`: the posterior predictive at new inputs through ``pm.set_data``.
+
+Every InferenceData has ``posterior`` (``w`` with dims ``feature``, ``sigma`` when learned, and the
+sampler's ``w_internal``), ``observed_data``, ``constant_data`` and ``log_likelihood`` (for ``az.loo``);
+NUTS adds ``sample_stats``.
+"""
+
+import arviz as az
+import numpy as np
+import pymc as pm
+from pymc.blocking import DictToArrayBijection, RaveledVars
+from pymc.model.fgraph import clone_model
+from scipy.linalg import solve_triangular
+
+from ._checks import as_real_array
+from .builders import spec_of
+from .inference import fit_map
+from .priors import Flat, HalfFlat, Jeffreys, Normal
+
+
+def _check_model(model):
+    if not isinstance(model, pm.Model):
+        raise TypeError(f"model must be a pm.Model, got {type(model).__name__}")
+
+
+def _check_draws(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _finish(model, idata):
+    """Add observed_data / constant_data (when missing) and the pointwise log-likelihood."""
+    if "observed_data" not in idata.groups():
+        observed = {rv.name: np.asarray(model.rvs_to_values[rv].eval()) for rv in model.observed_RVs}
+        constant = {v.name: np.asarray(v.get_value()) for v in model.data_vars}
+        dims = {name: list(model.named_vars_to_dims[name]) for name in (*observed, *constant)
+                if model.named_vars_to_dims.get(name)}
+        coords = {k: np.asarray(v) for k, v in model.coords.items()}
+        idata.extend(az.from_dict(observed_data=observed, constant_data=constant, coords=coords, dims=dims))
+    if "log_likelihood" not in idata.groups():
+        pm.compute_log_likelihood(idata, model=model, extend_inferencedata=True, progressbar=False)
+    return idata
+
+
+def _posterior_idata(model, internal, sigma=None):
+    """InferenceData from draws of ``w_internal`` (chain, draw, p) and ``sigma`` (chain, draw)."""
+    spec = spec_of(model)
+    posterior = {"w_internal": internal, "w": internal @ spec.to_w.T}
+    if sigma is not None:
+        posterior["sigma"] = sigma
+    idata = az.from_dict(
+        posterior=posterior,
+        coords={"feature": list(model.coords["feature"]), "feature_internal": list(model.coords["feature_internal"])},
+        dims={"w": ["feature"], "w_internal": ["feature_internal"]},
+    )
+    return _finish(model, idata)
+
+
+def sample_posterior(model, *, draws=1000, tune=1000, chains=4, random_seed=None, sampler="pymc", progressbar=False,
+                     **kwargs):
+    """NUTS draws from ``model``'s posterior: ``sampler="pymc"`` (``pm.sample``) or ``"nutpie"``.
+
+    Extra keyword arguments go to the sampler (e.g. ``target_accept``). Returns an ``az.InferenceData``
+    with ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data`` and ``log_likelihood``.
+    """
+    _check_model(model)
+    draws, tune, chains = _check_draws(draws, "draws"), _check_draws(tune, "tune"), _check_draws(chains, "chains")
+    if sampler == "pymc":
+        idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model,
+                          progressbar=progressbar, idata_kwargs={"log_likelihood": True}, **kwargs)
+    elif sampler == "nutpie":
+        import nutpie
+
+        compiled = nutpie.compile_pymc_model(model)
+        seed = random_seed if random_seed is None else int(np.random.default_rng(random_seed).integers(2**31))
+        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=progressbar,
+                              **kwargs)
+    else:
+        raise ValueError(f"sampler must be 'pymc' or 'nutpie', got {sampler!r}")
+    return _finish(model, idata)
+
+
+def _conjugate_parts(model):
+    """The internal design X, targets t and the conjugate case of a builder's model, or a ValueError saying why not."""
+    spec = spec_of(model)
+    if spec is None:
+        raise ValueError("the exact posterior needs a model made (and not edited since) by models.regression / "
+                         "gaussian_regression")
+    likelihood, prior = spec.likelihood, spec.prior
+    if not hasattr(likelihood, "learns_sigma"):
+        raise ValueError(f"the {type(likelihood).__name__} likelihood has no conjugate posterior")
+    x, t = model["x"].get_value(), model["t_obs"].get_value()
+    design = spec.internal_design(x)
+    if not likelihood.learns_sigma:
+        if not isinstance(prior, (Flat, Normal)):
+            raise ValueError(f"no closed form: a {type(prior).__name__} prior on w is not conjugate to the Gaussian "
+                             "likelihood (use sample_posterior)")
+        return spec, design, t, "known sigma"
+    if not isinstance(prior, Flat) or not isinstance(likelihood.sigma_prior, (HalfFlat, Jeffreys)):
+        raise ValueError(
+            f"no closed form for a learned sigma with prior {prior!r} on w and {likelihood.sigma_prior!r} on sigma: "
+            "the conjugate case is a Flat prior on w with HalfFlat or Jeffreys on sigma (use sample_posterior)"
+        )
+    return spec, design, t, "learned sigma"
+
+
+def _gaussian_posterior(spec, design, t, sigma):
+    """Mean and Cholesky factor of the precision of w_internal given sigma (PRML eq. 3.53-3.54 in internal coordinates)."""
+    rows, targets = [design / sigma], [t / sigma]
+    if isinstance(spec.prior, Normal):
+        sd = np.broadcast_to(spec.prior.scale, (design.shape[1],))
+        rows.append(spec.to_w / sd[:, None])
+        targets.append(np.broadcast_to(spec.prior.loc, (design.shape[1],)) / sd)
+    q, r = np.linalg.qr(np.vstack(rows))
+    mean = solve_triangular(r, q.T @ np.concatenate(targets))
+    return mean, r  # precision = r.T @ r
+
+
+def exact_posterior(model, *, draws=1000, random_seed=None):
+    r"""IID draws from the closed-form posterior of a conjugate Gaussian model (one chain).
+
+    - known :math:`\sigma`, prior ``Flat`` or ``Normal``: :math:`w \mid t \sim \mathcal N(m_N, S_N)`,
+      :math:`S_N^{-1} = \Lambda^{-1} + \Phi^\top\Phi/\sigma^2`, :math:`m_N = S_N(\Lambda^{-1} m_0 + \Phi^\top t/\sigma^2)`
+      (PRML eq. 3.49-3.51);
+    - learned :math:`\sigma` with a flat prior on ``w`` and :math:`p(\sigma) \propto \sigma^{-k}` (``HalfFlat``: k = 0,
+      ``Jeffreys``: k = 1): :math:`\sigma^2 \mid t \sim \mathrm{InvGamma}\big(\tfrac{N + k - p - 1}{2}, \tfrac{\mathrm{SSE}}{2}\big)`,
+      :math:`w \mid \sigma, t \sim \mathcal N(\hat w, \sigma^2 (\Phi^\top\Phi)^{-1})`; marginally ``w`` is Student-t.
+
+    Any other model raises a ``ValueError`` that names why it is not conjugate.
+    """
+    _check_model(model)
+    draws = _check_draws(draws, "draws")
+    spec, design, t, case = _conjugate_parts(model)
+    rng = np.random.default_rng(random_seed)
+    p = design.shape[1]
+    noise = rng.standard_normal((1, draws, p))
+    if case == "known sigma":
+        mean, r = _gaussian_posterior(spec, design, t, spec.likelihood.sigma)
+        internal = mean + solve_triangular(r, noise[0].T).T[None]
+        return _posterior_idata(model, internal)
+    n = len(t)
+    k = 1 if isinstance(spec.likelihood.sigma_prior, Jeffreys) else 0
+    shape = (n + k - p - 1) / 2
+    if shape <= 0:
+        raise ValueError(f"the posterior is improper: N = {n} observations are too few for p = {p} weights and a "
+                         "learned sigma under this prior")
+    mean, r = _gaussian_posterior(spec, design, t, 1.0)
+    sse = float(np.sum((t - design @ mean) ** 2))
+    variance = (sse / 2) / rng.gamma(shape, size=(1, draws))  # InvGamma(shape, sse/2)
+    sigma = np.sqrt(variance)
+    internal = mean + sigma[..., None] * solve_triangular(r, noise[0].T).T[None]
+    return _posterior_idata(model, internal, sigma)
+
+
+def _value_point(model, map_point):
+    """The MAP as a point of the model's value variables (w_internal, sigma_log__)."""
+    spec = spec_of(model)
+    point = {"w_internal": np.linalg.solve(spec.to_w, map_point["w"])}
+    if "sigma" in map_point:
+        point["sigma_log__"] = np.log(map_point["sigma"])
+    return point
+
+
+def fit_laplace(model, *, draws=1000, random_seed=None):
+    r"""Laplace approximation: :math:`\mathcal N(\theta_{MAP}, H^{-1})` in the unconstrained space (PRML eq. 4.134).
+
+    :math:`\theta = (w_{internal}, \log\sigma)`, :math:`H = -\nabla^2 \log p(\theta \mid t)` is the exact Hessian
+    of the model's log density (with the log-Jacobian of the transform) at the MAP of :func:`fit_map`; draws are
+    mapped back (:math:`\sigma = e^{\log\sigma}`). For a known sigma and a Normal or flat prior the posterior is
+    Gaussian and this is exact.
+    """
+    _check_model(model)
+    draws = _check_draws(draws, "draws")
+    if spec_of(model) is None:
+        raise ValueError("fit_laplace needs a model made (and not edited since) by the builders")
+    point = _value_point(model, fit_map(model))
+    value_vars = model.value_vars
+    raveled = DictToArrayBijection.map({v.name: point[v.name] for v in value_vars})
+    hessian = model.compile_d2logp(vars=model.free_RVs, jacobian=True)(
+        {v.name: point[v.name] for v in value_vars})
+    # compile_d2logp negates by default: this is -Hessian of logp, positive definite at a mode
+    precision = np.asarray(hessian, dtype=float)
+    try:
+        cholesky = np.linalg.cholesky(precision)
+    except np.linalg.LinAlgError as error:
+        raise ValueError("the Hessian at the MAP is not positive definite: no Laplace approximation") from error
+    rng = np.random.default_rng(random_seed)
+    noise = rng.standard_normal((draws, raveled.data.size))
+    flat_draws = raveled.data + solve_triangular(cholesky.T, noise.T).T
+    samples = [DictToArrayBijection.rmap(RaveledVars(row, raveled.point_map_info)) for row in flat_draws]
+    internal = np.stack([s["w_internal"] for s in samples])[None]
+    sigma = np.exp(np.stack([s["sigma_log__"] for s in samples]))[None] if "sigma_log__" in point else None
+    return _posterior_idata(model, internal, sigma)
+
+
+def fit_advi(model, *, n=10_000, draws=1000, random_seed=None, progressbar=False):
+    """Mean-field ADVI (``pm.fit(method="advi")``, Kucukelbir et al. 2017), ``n`` iterations, then ``draws`` draws."""
+    _check_model(model)
+    n, draws = _check_draws(n, "n"), _check_draws(draws, "draws")
+    seeds = np.random.default_rng(random_seed).integers(2**31, size=2)
+    approximation = pm.fit(n=n, method="advi", model=model, random_seed=int(seeds[0]), progressbar=progressbar)
+    idata = approximation.sample(draws, random_seed=int(seeds[1]))
+    return _finish(model, idata)
+
+
+def predict(model, idata, x_new, *, random_seed=None):
+    r"""Posterior predictive at new inputs: ``t`` and the mean ``mu`` = y(x_new | w) per posterior draw.
+
+    Works on a clone of ``model`` (``pm.set_data`` on the clone; the model itself is not changed) and returns an
+    ``az.InferenceData`` whose ``predictions`` group holds ``t`` and ``mu`` (dims ``obs_id`` over x_new). For a
+    known sigma and a conjugate prior, the variance of ``t`` is :math:`\sigma^2 + \phi(x)^\top S_N \phi(x)` (PRML eq. 3.59).
+    """
+    _check_model(model)
+    spec = spec_of(model)
+    if spec is None:
+        raise ValueError("predict needs a model made (and not edited since) by the builders")
+    if not isinstance(idata, az.InferenceData) or "posterior" not in idata.groups():
+        raise TypeError("idata must be an az.InferenceData with a posterior group")
+    x_old = model["x"].get_value()
+    x_new, _ = as_real_array(x_new, "x_new", ndim=(x_old.ndim,))
+    if x_old.ndim == 2 and x_new.shape[1] != x_old.shape[1]:
+        raise ValueError(f"x_new must have {x_old.shape[1]} columns like x, got {x_new.shape[1]}")
+    clone = clone_model(model)
+    m = len(x_new)
+    pm.set_data({"x": x_new, "t_obs": np.zeros(m)}, model=clone, coords={"obs_id": np.arange(m)})
+    predictions = pm.sample_posterior_predictive(idata, model=clone, var_names=["t"], predictions=True,
+                                                 random_seed=random_seed, progressbar=False)
+    internal = idata.posterior["w_internal"].values
+    mu = internal @ spec.internal_design(x_new).T
+    predictions.predictions["mu"] = (("chain", "draw", "obs_id"), mu)
+    return predictions
