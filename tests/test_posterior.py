@@ -13,6 +13,7 @@ from models import (
     fit_laplace,
     fit_map,
     gaussian_regression,
+    predict,
     priors,
     sample_posterior,
 )
@@ -148,3 +149,18 @@ def test_sampler_name_and_draws_are_checked(conjugate_model):
         sample_posterior(model, sampler="stan")
     with pytest.raises(ValueError, match="draws must be a positive integer"):
         exact_posterior(model, draws=0)
+
+
+def test_predict_leaves_the_model_unchanged(conjugate_model):
+    model, (mean, _) = conjugate_model
+    x_before = model["x"].get_value().copy()
+    idata = exact_posterior(model, draws=200, random_seed=9)
+    x_new = np.linspace(0, 1, 7)
+    predictions = predict(model, idata, x_new, random_seed=10)
+    np.testing.assert_array_equal(model["x"].get_value(), x_before)
+    assert predictions.predictions["t"].shape == (1, 200, 7)
+    # mu is y(x_new | w) per draw: PolynomialBasis(3) features times the posterior w draws
+    expected = draws_of(idata) @ PolynomialBasis(3).features(x_new).T
+    np.testing.assert_allclose(predictions.predictions["mu"].values[0], expected, rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="x_new has 1 non-finite"):
+        predict(model, idata, np.array([0.1, np.nan]))
