@@ -14,6 +14,8 @@ sampler's ``w_internal``), ``observed_data``, ``constant_data`` and ``log_likeli
 NUTS adds ``sample_stats``.
 """
 
+import warnings
+
 import arviz as az
 import numpy as np
 import pymc as pm
@@ -238,8 +240,12 @@ def predict(model, idata, x_new, *, random_seed=None):
     clone = clone_model(model)
     m = len(x_new)
     pm.set_data({"x": x_new, "t_obs": np.zeros(m)}, model=clone, coords={"obs_id": np.arange(m)})
-    predictions = pm.sample_posterior_predictive(idata, model=clone, var_names=["t"], predictions=True,
-                                                 random_seed=random_seed, progressbar=False)
+    with warnings.catch_warnings():
+        # PyMC warns that Potentials are ignored when sampling forward. Ours is the prior on w, already in the
+        # posterior draws; t given w does not involve it, so the predictive draws are exact.
+        warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
+        predictions = pm.sample_posterior_predictive(idata, model=clone, var_names=["t"], predictions=True,
+                                                     random_seed=random_seed, progressbar=False)
     internal = idata.posterior["w_internal"].values
     mu = internal @ spec.internal_design(x_new).T
     predictions.predictions["mu"] = (("chain", "draw", "obs_id"), mu)
