@@ -73,6 +73,8 @@ def empirical_bayes(x, t, *, basis=None, alpha=1.0, beta=None, max_iter=100_000,
     :math:`\beta` and ``lambda_`` = our :math:`\alpha`.
 
     Returns a dict with ``"alpha"``, ``"beta"``, ``"log_evidence"``, ``"w_mean"``, ``"gamma"``, ``"iterations"``.
+    When the evidence is maximized only in the limit :math:`\alpha \to \infty` (the data are better explained
+    as noise), that limit is returned: ``alpha = inf``, ``w_mean = 0``, :math:`\beta = N / t^\top t`.
     """
     basis = LinearBasis() if basis is None else basis
     x, t, _ = as_data(x, t)
@@ -85,6 +87,10 @@ def empirical_bayes(x, t, *, basis=None, alpha=1.0, beta=None, max_iter=100_000,
     beta = 1 / np.var(t) if beta is None else beta
     for iteration in range(1, max_iter + 1):
         coefficients, gamma, sse, _ = _evidence_parts(u, singular, ut, t_norm2, alpha, beta, n, p)
+        if gamma <= 1e-12 * p or not np.any(coefficients):
+            # the evidence keeps rising as alpha -> inf: the limit is w = 0 and beta = N / t.t
+            return {"alpha": float("inf"), "beta": n / t_norm2, "w_mean": np.zeros(p), "gamma": 0.0,
+                    "log_evidence": float(-n / 2 * (np.log(2 * np.pi * t_norm2 / n) + 1)), "iterations": iteration}
         new_alpha = gamma / float(coefficients @ coefficients)
         new_beta = (n - gamma) / sse
         converged = abs(new_alpha - alpha) <= tol * alpha and abs(new_beta - beta) <= tol * beta

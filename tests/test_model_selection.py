@@ -1,0 +1,151 @@
+"""Model selection: the evidence against independent computations, empirical Bayes against scikit-learn.
+
+The analysis runs once in quick mode; its numbers are checked against dense-Gaussian and brute-force
+computations that share no code with ``models.evidence``.
+"""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.stats
+from scipy.integrate import quad
+from scipy.optimize import minimize_scalar
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import BayesianRidge
+
+from analyses import model_selection
+from models import LinearBasis, PolynomialBasis, empirical_bayes, gaussian_regression, log_evidence, priors
+
+SIGMA, ALPHA = 0.3, 5e-3
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    record = model_selection.main(["--quick", "--out", str(out), "--seed", "3"])
+    return out, record
+
+
+def _data(record):
+    return np.array(record["summary"]["data"]["x"]), np.array(record["summary"]["data"]["t"])
+
+
+def test_writes_figures_and_result(quick_run):
+    out, record = quick_run
+    folder = out / "model_selection"
+    assert json.loads((folder / "result.json").read_text())["summary"] == json.loads(
+        json.dumps(record["summary"], default=lambda v: v.tolist()))
+    for stem in ("evidence", "compare", "empirical_bayes"):
+        assert (folder / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads((out / "summary.json").read_text())["model_selection"]["evidence_argmax_degree"] == \
+        record["summary"]["evidence_argmax_degree"]
+    assert "model_selection" in (out / "index.html").read_text()
+
+
+def test_evidence_table_equals_the_dense_gaussian_marginal(quick_run):
+    """ln p(t | M) = ln N(t | 0, sigma^2 I + Phi Phi^T / alpha) with Phi the raw monomial design (PRML eq. 3.86)."""
+    _, record = quick_run
+    x, t = _data(record)
+    evidence_table = record["tables"][0]
+    assert evidence_table["columns"][:2] == ["M", "ln p(t | M)"]
+    for degree, value in [row[:2] for row in evidence_table["rows"]]:
+        features = PolynomialBasis(degree).features(x)
+        covariance = SIGMA**2 * np.eye(len(t)) + features @ features.T / ALPHA
+        expected = scipy.stats.multivariate_normal(mean=np.zeros(len(t)), cov=covariance).logpdf(t)
+        np.testing.assert_allclose(value, expected, rtol=1e-9)
+
+
+def test_the_evidence_is_not_maximized_by_the_interpolating_polynomial(quick_run):
+    summary = quick_run[1]["summary"]
+    evidence = np.array(summary["log_evidence"])
+    assert summary["evidence_argmax_degree"] == int(np.argmax(evidence)) != 9
+    assert evidence[9] < evidence.max()
+    train_rms = [row[3] for row in quick_run[1]["tables"][0]["rows"]]
+    assert train_rms[9] < 1e-6 < min(train_rms[:9])  # while M = 9 interpolates the 10 points
+
+
+def test_exact_loo_equals_refitting_without_each_point(quick_run):
+    """The closed-form LOO from C^-1 against N explicit posteriors on N - 1 points (PRML eq. 3.53-3.54, 3.58-3.59)."""
+    _, record = quick_run
+    x, t = _data(record)
+    for degree in (1, 3, 9):
+        features = PolynomialBasis(degree).features(x)
+        refit = []
+        for n in range(len(t)):
+            keep = np.arange(len(t)) != n
+            precision = ALPHA * np.eye(degree + 1) + features[keep].T @ features[keep] / SIGMA**2
+            covariance = np.linalg.inv(precision)
+            mean = covariance @ features[keep].T @ t[keep] / SIGMA**2
+            variance = SIGMA**2 + features[n] @ covariance @ features[n]
+            refit.append(scipy.stats.norm(features[n] @ mean, np.sqrt(variance)).logpdf(t[n]))
+        np.testing.assert_allclose(model_selection.exact_loo(x, t, degree), refit, rtol=1e-8)
+        np.testing.assert_allclose(record["summary"]["exact_loo"][degree], np.sum(refit), rtol=1e-8)
+
+
+def test_compare_reports_arviz_ranking_and_pareto_k(quick_run):
+    summary = quick_run[1]["summary"]
+    loo_table, waic_table = quick_run[1]["tables"][1:3]
+    assert [row[1] for row in loo_table["rows"]] == list(range(len(summary["compare_degrees"])))
+    assert loo_table["rows"][0][0] == f"M = {summary['loo_best_degree']}"
+    elpd = [row[2] for row in loo_table["rows"]]
+    assert elpd == sorted(elpd, reverse=True)
+    for row in loo_table["rows"]:
+        assert row[-1] == summary["pareto_k_above_0_7"][row[0]]
+        assert (row[-2] > 0.7) == (row[-1] > 0)
+    assert sum(row[7] for row in loo_table["rows"]) == pytest.approx(1)  # stacking weights
+    assert {row[0] for row in waic_table["rows"]} == {row[0] for row in loo_table["rows"]}
+
+
+def test_empirical_bayes_optimum_beats_the_fixed_hyperparameters(quick_run):
+    summary = quick_run[1]["summary"]
+    assert np.all(np.array(summary["empirical_bayes_log_evidence"]) >= np.array(summary["log_evidence"]))
+    assert summary["empirical_bayes_vs_log_evidence_max_abs_diff"] < 1e-9
+
+
+def test_evidence_optimum_on_the_boundary_is_the_noise_only_limit():
+    """Zero-mean targets: for M = 0 the evidence rises all the way to alpha = infinity (w = 0, beta = N / t't)."""
+    x = np.linspace(0, 1, 8)
+    t = np.array([1.0, -1.0, 0.5, -0.5, 0.25, -0.25, 2.0, -2.0])
+    result = model_selection.evidence_optimum(x, t, 0)
+    assert result["boundary"] and np.isinf(result["alpha"]) and result["gamma"] == 0
+    assert result["beta"] == pytest.approx(len(t) / (t @ t), rel=1e-12)
+    noise_only = scipy.stats.norm(0, np.sqrt(t @ t / len(t))).logpdf(t).sum()
+    assert result["log_evidence"] == pytest.approx(noise_only, rel=1e-12)
+    finite = model_selection.profile_evidence(x, t, 0, np.logspace(-4, 6, 41))["log_evidence"]
+    assert np.all(np.diff(finite) > 0) and finite.max() < result["log_evidence"]
+
+
+def test_empirical_bayes_matches_sklearn_bayesian_ridge():
+    """Hyper-priors off, every feature (the constant too) under the prior: lambda_ == alpha, alpha_ == beta."""
+    x, t = load_diabetes(return_X_y=True)
+    features = LinearBasis().features(x)
+    result = empirical_bayes(x, t)
+    # sklearn's tol is an absolute change in coef_ (~1e2 here): 1e-10 is already far below the 1e-6 compared
+    ridge = BayesianRidge(alpha_1=0, alpha_2=0, lambda_1=0, lambda_2=0, fit_intercept=False, tol=1e-10,
+                          max_iter=100000).fit(features, t)
+    np.testing.assert_allclose(result["alpha"], ridge.lambda_, rtol=1e-6)
+    np.testing.assert_allclose(result["beta"], ridge.alpha_, rtol=1e-6)
+    np.testing.assert_allclose(result["w_mean"], ridge.coef_, rtol=1e-6)
+    covariance = np.eye(len(t)) / result["beta"] + features @ features.T / result["alpha"]
+    expected = scipy.stats.multivariate_normal(mean=np.zeros(len(t)), cov=covariance).logpdf(t)
+    np.testing.assert_allclose(result["log_evidence"], expected, rtol=1e-9)
+
+
+def test_log_evidence_equals_the_integral_over_one_weight(rng):
+    """p(t) = int prod_n N(t_n | w x_n, sigma^2) N(w | 0, scale^2) dw, by adaptive quadrature in a shifted log space."""
+    x = rng.uniform(-2, 2, 8)
+    sigma, scale = 0.5, 2.0
+    t = 0.7 * x + sigma * rng.normal(size=8)
+    model = gaussian_regression(x, t, basis=LinearBasis(intercept=False), sigma=sigma, prior=priors.Normal(scale))
+
+    def log_joint(w):
+        return scipy.stats.norm(w * x, sigma).logpdf(t).sum() + scipy.stats.norm(0, scale).logpdf(w)
+
+    peak = minimize_scalar(lambda w: -log_joint(w), bracket=(-1, 1), tol=1e-12).x
+    shift = log_joint(peak)
+    pieces = [quad(lambda w: np.exp(log_joint(w) - shift), a, b, epsabs=0, epsrel=1e-13, limit=200)
+              for a, b in ((-np.inf, peak), (peak, np.inf))]
+    integral = sum(value for value, _ in pieces)
+    assert max(error for _, error in pieces) < 1e-11 * integral
+    np.testing.assert_allclose(np.exp(log_evidence(model)), np.exp(shift) * integral, rtol=1e-8)
