@@ -40,8 +40,8 @@ def _check_draws(value, name):
     return int(value)
 
 
-def _finish(model, idata):
-    """Add observed_data / constant_data (when missing) and the pointwise log-likelihood."""
+def _finish(model, idata, log_likelihood=True):
+    """Add observed_data / constant_data (when missing) and, unless told not to, the pointwise log-likelihood."""
     if "observed_data" not in idata.groups():
         observed = {rv.name: np.asarray(model.rvs_to_values[rv].eval()) for rv in model.observed_RVs}
         constant = {v.name: np.asarray(v.get_value()) for v in model.data_vars}
@@ -49,12 +49,12 @@ def _finish(model, idata):
                 if model.named_vars_to_dims.get(name)}
         coords = {k: np.asarray(v) for k, v in model.coords.items()}
         idata.extend(az.from_dict(observed_data=observed, constant_data=constant, coords=coords, dims=dims))
-    if "log_likelihood" not in idata.groups():
+    if log_likelihood and "log_likelihood" not in idata.groups():
         pm.compute_log_likelihood(idata, model=model, extend_inferencedata=True, progressbar=False)
     return idata
 
 
-def _posterior_idata(model, internal, sigma=None):
+def _posterior_idata(model, internal, sigma=None, log_likelihood=True):
     """InferenceData from draws of ``w_internal`` (chain, draw, p) and ``sigma`` (chain, draw)."""
     spec = spec_of(model)
     posterior = {"w_internal": internal, "w": internal @ spec.to_w.T}
@@ -65,7 +65,7 @@ def _posterior_idata(model, internal, sigma=None):
         coords={"feature": list(model.coords["feature"]), "feature_internal": list(model.coords["feature_internal"])},
         dims={"w": ["feature"], "w_internal": ["feature_internal"]},
     )
-    return _finish(model, idata)
+    return _finish(model, idata, log_likelihood)
 
 
 def sample_posterior(model, *, draws=1000, tune=1000, chains=4, random_seed=None, sampler="pymc", progressbar=False,
@@ -128,7 +128,7 @@ def _gaussian_posterior(spec, design, t, sigma):
     return mean, r  # precision = r.T @ r
 
 
-def exact_posterior(model, *, draws=1000, random_seed=None):
+def exact_posterior(model, *, draws=1000, random_seed=None, log_likelihood=True):
     r"""IID draws from the closed-form posterior of a conjugate Gaussian model (one chain).
 
     - known :math:`\sigma`, prior ``Flat`` or ``Normal``: :math:`w \mid t \sim \mathcal N(m_N, S_N)`,
@@ -138,7 +138,8 @@ def exact_posterior(model, *, draws=1000, random_seed=None):
       ``Jeffreys``: k = 1): :math:`\sigma^2 \mid t \sim \mathrm{InvGamma}\big(\tfrac{N + k - p - 1}{2}, \tfrac{\mathrm{SSE}}{2}\big)`,
       :math:`w \mid \sigma, t \sim \mathcal N(\hat w, \sigma^2 (\Phi^\top\Phi)^{-1})`; marginally ``w`` is Student-t.
 
-    Any other model raises a ``ValueError`` that names why it is not conjugate.
+    Any other model raises a ``ValueError`` that names why it is not conjugate. ``log_likelihood=False`` skips
+    the pointwise log-likelihood (its compilation dominates the cost in replication studies).
     """
     _check_model(model)
     draws = _check_draws(draws, "draws")
@@ -149,7 +150,7 @@ def exact_posterior(model, *, draws=1000, random_seed=None):
     if case == "known sigma":
         mean, r = _gaussian_posterior(spec, design, t, spec.likelihood.sigma)
         internal = mean + solve_triangular(r, noise[0].T).T[None]
-        return _posterior_idata(model, internal)
+        return _posterior_idata(model, internal, log_likelihood=log_likelihood)
     n = len(t)
     k = 1 if isinstance(spec.likelihood.sigma_prior, Jeffreys) else 0
     shape = (n + k - p - 1) / 2
@@ -161,7 +162,7 @@ def exact_posterior(model, *, draws=1000, random_seed=None):
     variance = (sse / 2) / rng.gamma(shape, size=(1, draws))  # InvGamma(shape, sse/2)
     sigma = np.sqrt(variance)
     internal = mean + sigma[..., None] * solve_triangular(r, noise[0].T).T[None]
-    return _posterior_idata(model, internal, sigma)
+    return _posterior_idata(model, internal, sigma, log_likelihood=log_likelihood)
 
 
 def _value_point(model, map_point):
