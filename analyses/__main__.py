@@ -4,7 +4,6 @@
 """
 
 import importlib
-import importlib.util
 import sys
 import time
 
@@ -15,8 +14,6 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv, "Run every analysis of the suite into one results folder.")
     for name in ANALYSES:
-        if importlib.util.find_spec(f"analyses.{name}") is None:
-            continue
         start = time.perf_counter()
         print(f"[{name}] running ...", flush=True)
         importlib.import_module(f"analyses.{name}").main(argv)

@@ -175,31 +175,48 @@ def _value_point(model, map_point):
 
 
 def fit_laplace(model, *, draws=1000, random_seed=None):
-    r"""Laplace approximation: :math:`\mathcal N(\theta_{MAP}, H^{-1})` in the unconstrained space (PRML eq. 4.134).
+    r"""Laplace approximation: :math:`\mathcal N(\hat\theta, H^{-1})` in the unconstrained space (PRML eq. 4.134).
 
-    :math:`\theta = (w_{internal}, \log\sigma)`, :math:`H = -\nabla^2 \log p(\theta \mid t)` is the exact Hessian
-    of the model's log density (with the log-Jacobian of the transform) at the MAP of :func:`fit_map`; draws are
-    mapped back (:math:`\sigma = e^{\log\sigma}`). For a known sigma and a Normal or flat prior the posterior is
-    Gaussian and this is exact.
+    :math:`\theta = (w_{internal}, \log\sigma)`; :math:`\hat\theta` is the mode of the density of
+    :math:`\theta` itself (the model's log density *with* the log-Jacobian of :math:`\sigma = e^{\log\sigma}`,
+    reached by Newton steps from :func:`fit_map`; for a flat prior on ``sigma`` its :math:`\hat\sigma^2` is
+    SSE/(N-1), not the SSE/N of the MAP in ``sigma``), and :math:`H = -\nabla^2 \log p(\theta \mid t)` is the
+    exact Hessian there. Draws are mapped back (:math:`\sigma = e^{\log\sigma}`). For a known sigma and a Normal
+    or flat prior the posterior is Gaussian and this is exact. A Laplace prior has no curvature away from its
+    kink, so the Gaussian sees only the likelihood's curvature there (too wide for coefficients the prior holds at 0).
     """
     _check_model(model)
     draws = _check_draws(draws, "draws")
     if spec_of(model) is None:
         raise ValueError("fit_laplace needs a model made (and not edited since) by the builders")
     point = _value_point(model, fit_map(model))
-    value_vars = model.value_vars
-    raveled = DictToArrayBijection.map({v.name: point[v.name] for v in value_vars})
-    hessian = model.compile_d2logp(vars=model.free_RVs, jacobian=True, negate_output=False)(
-        {v.name: point[v.name] for v in value_vars})
-    precision = -np.asarray(hessian, dtype=float)  # positive definite at a mode
+    raveled = DictToArrayBijection.map({v.name: point[v.name] for v in model.value_vars})
+    info = raveled.point_map_info
+
+    def unravel(flat):
+        return DictToArrayBijection.rmap(RaveledVars(flat, info))
+
+    hessian_fn = model.compile_d2logp(vars=model.free_RVs, jacobian=True, negate_output=False)
+    theta = raveled.data
+    if "sigma_log__" in point:  # Newton steps to the mode in log sigma (w's prior is smooth or w moves little)
+        logp_fn = model.compile_logp(jacobian=True)
+        dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True)
+        for _ in range(100):
+            step = np.linalg.solve(-np.asarray(hessian_fn(unravel(theta))), np.asarray(dlogp_fn(unravel(theta))))
+            current = logp_fn(unravel(theta))
+            while logp_fn(unravel(theta + step)) < current and np.max(np.abs(step)) > 1e-14:
+                step = step / 2
+            theta = theta + step
+            if np.max(np.abs(step)) <= 1e-10 * max(1.0, np.max(np.abs(theta))):
+                break
+    precision = -np.asarray(hessian_fn(unravel(theta)), dtype=float)  # positive definite at a mode
     try:
         cholesky = np.linalg.cholesky(precision)
     except np.linalg.LinAlgError as error:
-        raise ValueError("the Hessian at the MAP is not positive definite: no Laplace approximation") from error
+        raise ValueError("the Hessian at the mode is not positive definite: no Laplace approximation") from error
     rng = np.random.default_rng(random_seed)
-    noise = rng.standard_normal((draws, raveled.data.size))
-    flat_draws = raveled.data + solve_triangular(cholesky.T, noise.T).T
-    samples = [DictToArrayBijection.rmap(RaveledVars(row, raveled.point_map_info)) for row in flat_draws]
+    noise = rng.standard_normal((draws, theta.size))
+    samples = [unravel(row) for row in theta + solve_triangular(cholesky.T, noise.T).T]
     internal = np.stack([s["w_internal"] for s in samples])[None]
     sigma = np.exp(np.stack([s["sigma_log__"] for s in samples]))[None] if "sigma_log__" in point else None
     return _posterior_idata(model, internal, sigma)
