@@ -12,17 +12,8 @@ from analyses.report import ANALYSES
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("results")
-    completed = subprocess.run([sys.executable, "-m", "analyses", "--quick", "--seed", "7", "--out", str(out)],
-                               cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return out, completed.stdout
-
-
-def test_every_analysis_writes_figures_and_the_index(quick_run):
-    out, stdout = quick_run
+def test_every_analysis_writes_figures_and_the_index(quick_results):
+    out, stdout, _ = quick_results
     index = (out / "index.html").read_text()
     for name in ANALYSES:
         assert f"[{name}] done in" in stdout
@@ -35,8 +26,8 @@ def test_every_analysis_writes_figures_and_the_index(quick_run):
         assert f"id='{name}'" in index
 
 
-def test_summary_holds_the_identities(quick_run):
-    summary = json.loads((quick_run[0] / "summary.json").read_text())
+def test_summary_holds_the_identities(quick_results):
+    summary = json.loads((quick_results[0] / "summary.json").read_text())
     gaussian = summary["mse_is_gaussian_mle"]
     assert gaussian["nll_identity_max_rel_diff"] < 1e-12
     assert gaussian["gradient_ratio_max_rel_dev"] < 1e-9

@@ -17,9 +17,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def record(tmp_path_factory):
-    out = tmp_path_factory.mktemp("results")
-    return out, map_vs_posterior.main(["--quick", "--out", str(out), "--seed", "3"])
+def record(quick_results):
+    out, _, records = quick_results
+    return out, records["map_vs_posterior"]
 
 
 def test_files_and_record(record):

@@ -21,10 +21,9 @@ SIGMA, ALPHA = 0.3, 5e-3
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("results")
-    record = model_selection.main(["--quick", "--out", str(out), "--seed", "3"])
-    return out, record
+def quick_run(quick_results):
+    out, _, records = quick_results
+    return out, records["model_selection"]
 
 
 def _data(record):

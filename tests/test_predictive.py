@@ -3,13 +3,9 @@
 import numpy as np
 import pytest
 
-from analyses import predictive
 from models import GaussianBasis, exact_posterior, gaussian_regression, predict, priors
 
 
-# The models carry a Potential (the Normal prior on w); PyMC warns that potentials are ignored when sampling the
-# predictive. w comes from posterior draws here, so nothing is lost.
-@pytest.mark.filterwarnings("ignore:The effect of Potentials:UserWarning")
 def test_predict_matches_the_closed_form_predictive(prml_data):
     r"""Known sigma, Normal prior: t | x, data ~ N(m_N' phi(x), sigma^2 + phi(x)' S_N phi(x)) (PRML eq. 3.58-3.59).
 
@@ -45,10 +41,11 @@ def test_predict_matches_the_closed_form_predictive(prml_data):
 
 
 @pytest.mark.slow
-def test_predictive_analysis_quick_run(tmp_path):
-    record = predictive.main(["--quick", "--out", str(tmp_path), "--seed", "3"])
+def test_predictive_analysis_quick_run(quick_results):
+    out, _, records = quick_results
+    record = records["predictive"]
     for stem in ("fig_3_8", "coverage"):
-        assert (tmp_path / "predictive" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out / "predictive" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = record["summary"]
     # the MAP of a Gaussian posterior is its mean m_N (fit_map is exact, not an optimizer's tolerance)
     assert summary["max_abs_diff_map_mean_vs_m_N"] < 1e-8
