@@ -1,25 +1,59 @@
-"""Run every analysis into one results folder and assemble results/index.html and results/summary.json.
+"""Run the analyses into one results folder and assemble results/index.html and results/summary.json.
 
-    python -m analyses [--quick] [--seed N] [--out DIR]
+    python -m analyses [--quick] [--seed N] [--out DIR] [--only NAME[,NAME]] [--allow-unconverged]
+
+Crash-safe: the analyses write into a staging folder inside ``--out``; only a finished analysis replaces its
+previous results, so a run killed mid-way (Ctrl-C, SIGKILL) leaves the previous results readable and whole, and
+the next run clears the leftovers. Exits with status 1 when an MCMC run fails its convergence gates (R-hat <= 1.01,
+bulk and tail ESS >= 400, no divergences) unless --allow-unconverged is given; the failure is in summary.json and
+shown in red in the report.
 """
 
 import importlib
+import os
+import shutil
 import sys
 import time
 
-from .report import ANALYSES, build_index, parse_args
+from .report import ANALYSES, build_index, parse_args, unconverged
+
+STAGING_PREFIX = ".staging-"
+
+
+def _replace_folder(source, target):
+    """Put the finished folder ``source`` in place of ``target`` (two renames; the old one is removed after)."""
+    retired = target.with_name(f".retired-{target.name}-{os.getpid()}")
+    if target.exists():
+        os.replace(target, retired)
+    os.replace(source, target)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse_args(argv, "Run every analysis of the suite into one results folder.")
-    for name in ANALYSES:
+    args = parse_args(argv, "Run the analyses of the suite into one results folder.")
+    names = ANALYSES if args.only is None else args.only
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    for leftover in [*out.glob(f"{STAGING_PREFIX}*"), *out.glob(".retired-*")]:  # from a run that was killed
+        shutil.rmtree(leftover, ignore_errors=True)
+    staging = out / f"{STAGING_PREFIX}{os.getpid()}"
+    options = ["--seed", str(args.seed), "--out", str(staging)] + (["--quick"] if args.quick else [])
+    for name in names:
         start = time.perf_counter()
         print(f"[{name}] running ...", flush=True)
-        importlib.import_module(f"analyses.{name}").main(argv)
+        importlib.import_module(f"analyses.{name}").main(options)
+        _replace_folder(staging / name, out / name)
+        build_index(out)
         print(f"[{name}] done in {time.perf_counter() - start:.1f} s", flush=True)
-    build_index(args.out)
-    print(f"report: {args.out / 'index.html'}")
+    shutil.rmtree(staging, ignore_errors=True)
+    print(f"report: {out / 'index.html'}")
+    failed = unconverged(out)
+    if failed:
+        print(f"NOT CONVERGED: MCMC runs of {', '.join(failed)} failed the convergence gates (see the report)",
+              file=sys.stderr)
+        if not args.allow_unconverged:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -110,7 +110,7 @@ def main(argv=None):
         "the difference vanishes as N grows."
     )
     return write_result(
-        args.out, NAME,
+        args.out, NAME, args=args,
         title="Learned sigma: sigma^2 = SSE/N",
         paragraph=paragraph,
         figures={

@@ -354,7 +354,7 @@ def main(argv=None):
         return "inf (w = 0)" if o["boundary"] else o["alpha"]
 
     return write_result(
-        args.out, NAME,
+        args.out, NAME, args=args,
         title="Model selection: evidence, LOO, WAIC, empirical Bayes",
         paragraph=paragraph,
         figures={

@@ -181,7 +181,7 @@ def main(argv=None):
         "M = 9 interpolates the 10 points: training error 0, test error large (over-fitting, Fig. 1.5)."
     )
     return write_result(
-        args.out, NAME,
+        args.out, NAME, args=args,
         title="MSE is the Gaussian maximum likelihood",
         paragraph=paragraph,
         figures={

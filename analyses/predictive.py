@@ -227,7 +227,7 @@ def main(argv=None):
     columns = ["N"] + [f"{level} {label}" for level in ("50%", "90%")
                        for label in ("posterior predictive", "Student-t closed form", "plug-in MAP")]
     return write_result(
-        args.out, NAME,
+        args.out, NAME, args=args,
         title="The posterior predictive: wider than the plug-in band, and calibrated",
         paragraph=paragraph,
         figures={

@@ -97,7 +97,7 @@ def main(argv=None):
     lasso_rows = [[float(lasso_scales[i]), sigma**2 / (n * lasso_scales[i]), float(lasso_diff[i]),
                    int((lasso_maps[i] == 0).sum()), int((lassos[i] == 0).sum())] for i in shown]
     return write_result(
-        args.out, NAME,
+        args.out, NAME, args=args,
         title="Priors are regularizers: Normal = ridge, Laplace = lasso",
         paragraph=paragraph,
         figures={"paths": (plot_paths(ridge_scales, ridge_maps, lasso_scales, lasso_maps, names),

@@ -7,8 +7,11 @@ rename), and the index is rebuilt from every ``<out>/<analysis>/result.json`` pr
 
 import argparse
 import html
+import importlib.metadata
 import json
 import os
+import platform
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,7 +29,28 @@ def parse_args(argv, description):
     parser.add_argument("--quick", action="store_true", help="a small smoke run (used by the tests)")
     parser.add_argument("--seed", type=int, default=20211231, help="seed of every random draw (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder (default: results/ of the repository)")
-    return parser.parse_args(argv)
+    parser.add_argument("--only", type=lambda text: text.split(","), default=None, metavar="NAME[,NAME]",
+                        help="python -m analyses: run only these analyses")
+    parser.add_argument("--allow-unconverged", action="store_true",
+                        help="exit 0 even when an MCMC run fails the convergence gates (they are still reported)")
+    args = parser.parse_args(argv)
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    unknown = sorted(set(args.only or ()) - set(ANALYSES))
+    if unknown:
+        parser.error(f"--only: unknown analysis {', '.join(unknown)}; choose from {', '.join(ANALYSES)}")
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out must be a folder, but {args.out} is a file")
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return args
+
+
+def provenance(args):
+    """What produced a result: package versions, seed, options and the command line."""
+    versions = {name: importlib.metadata.version(name) for name in
+                ("pymc", "pytensor", "arviz", "numpy", "scipy", "xarray", "matplotlib", "scikit-learn", "nutpie")}
+    return {"python": platform.python_version(), "packages": versions, "seed": args.seed, "quick": args.quick,
+            "options": args.argv, "command_line": [sys.executable, *sys.argv]}
 
 
 def _atomic_write(path, data):
@@ -46,8 +70,13 @@ def _to_json(value):
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def write_result(out, name, *, title, paragraph, figures, tables, summary):
-    """Save ``figures`` ({file stem: (Figure, caption)}) as PNG and the record as result.json; rebuild the index."""
+def write_result(out, name, *, title, paragraph, figures, tables, summary, args=None, convergence=None):
+    """Save ``figures`` ({file stem: (Figure, caption)}) as PNG and the record as result.json; rebuild the index.
+
+    ``convergence`` lists the gate reports of the analysis' MCMC runs (``models.convergence`` plus a ``run``
+    label); they go to ``summary.json`` and the report, where a failure shows in red. ``summary`` must hold only
+    numbers that the seed determines (no timings), so that two runs give byte-identical ``summary.json``.
+    """
     import io
 
     import matplotlib.pyplot as plt
@@ -56,15 +85,28 @@ def write_result(out, name, *, title, paragraph, figures, tables, summary):
     figure_records = []
     for stem, (figure, caption) in figures.items():
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        # no timestamp in the PNG metadata: the same run gives the same bytes
+        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
         plt.close(figure)
         _atomic_write(folder / f"{stem}.png", buffer.getvalue())
         figure_records.append({"file": f"{name}/{stem}.png", "caption": caption})
+    convergence = list(convergence or [])
+    summary = dict(summary, convergence_ok=all(c["ok"] for c in convergence), convergence=convergence)
     record = {"name": name, "title": title, "paragraph": paragraph, "figures": figure_records, "tables": tables,
-              "summary": summary}
+              "summary": summary, "provenance": provenance(args) if args is not None else None}
     _atomic_write(folder / "result.json", json.dumps(record, indent=2, default=_to_json))
     build_index(out)
     return record
+
+
+def unconverged(out):
+    """Names of the analyses under ``out`` whose MCMC runs failed a convergence gate."""
+    failed = []
+    for name in ANALYSES:
+        path = Path(out) / name / "result.json"
+        if path.exists() and not json.loads(path.read_text())["summary"].get("convergence_ok", True):
+            failed.append(name)
+    return failed
 
 
 def table(caption, columns, rows):
@@ -87,12 +129,14 @@ def build_index(out):
         if path.exists():
             records.append(json.loads(path.read_text()))
     _atomic_write(out / "summary.json", json.dumps({r["name"]: r["summary"] for r in records}, indent=2))
+    _atomic_write(out / "provenance.json", json.dumps({r["name"]: r.get("provenance") for r in records}, indent=2))
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>Why regression uses the MSE</title>",
         "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.45}"
         "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;"
         "text-align:right}caption{text-align:left;font-weight:bold;padding:4px 0}img{max-width:100%}"
-        "figure{margin:1em 0}figcaption{color:#444}</style></head><body>",
+        "figure{margin:1em 0}figcaption{color:#444}.gate{padding:6px 10px;margin:.5em 0}"
+        ".fail{background:#fde2e2;color:#a00000;border:1px solid #a00000}.pass{color:#1a6b1a}</style></head><body>",
         "<h1>Why regression uses the MSE</h1>",
         "<p>A regression model outputs the mean of a Gaussian, t ~ Normal(y(x|w), sigma); maximizing that "
         "likelihood over w is minimizing the mean squared error. Each section below is one analysis, computed "
@@ -103,6 +147,14 @@ def build_index(out):
     for record in records:
         parts.append(f"<h2 id='{record['name']}'>{html.escape(record['title'])}</h2>")
         parts.append(f"<p>{html.escape(record['paragraph'])}</p>")
+        for gate in record["summary"].get("convergence", []):
+            if gate["ok"]:
+                parts.append(f"<p class='gate pass'>Converged: {html.escape(gate['run'])} (R-hat "
+                             f"{gate['max_r_hat']:.3f}, ESS bulk/tail {gate['min_ess_bulk']:.0f}/"
+                             f"{gate['min_ess_tail']:.0f}, {gate['divergences']} divergences)</p>")
+            else:
+                parts.append(f"<p class='gate fail'>NOT CONVERGED: {html.escape(gate['run'])}: "
+                             f"{html.escape('; '.join(gate['problems']))}. Do not trust this run's numbers.</p>")
         for entry in record["tables"]:
             parts.append(f"<table><caption>{html.escape(entry['caption'])}</caption><tr>")
             parts += [f"<th>{html.escape(str(c))}</th>" for c in entry["columns"]]

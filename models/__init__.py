@@ -4,7 +4,7 @@ The public names, a contract the analyses, notebooks and later work rely on::
 
     from models import gaussian_regression, regression, fit_map, least_squares
     from models import sample_posterior, exact_posterior, fit_laplace, fit_advi, predict
-    from models import log_evidence, empirical_bayes
+    from models import log_evidence, empirical_bayes, convergence
     from models import LinearBasis, PolynomialBasis, GaussianBasis
     from models import priors, likelihoods
 """
@@ -13,11 +13,13 @@ from . import likelihoods, priors
 from .basis import GaussianBasis, LinearBasis, PolynomialBasis
 from .builders import gaussian_regression, regression
 from .inference import fit_map, least_squares, log_likelihood_at
+from .diagnostics import convergence
 from .evidence import empirical_bayes, log_evidence
 from .likelihoods import gaussian_nll, mse
 from .posterior import exact_posterior, fit_advi, fit_laplace, predict, sample_posterior
 
 __all__ = [
+    "convergence",
     "empirical_bayes",
     "exact_posterior",
     "fit_advi",

@@ -1,0 +1,37 @@
+"""Convergence gates for MCMC runs: R-hat, bulk and tail ESS, divergences (Vehtari et al. 2021)."""
+
+import arviz as az
+import numpy as np
+
+R_HAT_MAX = 1.01
+ESS_MIN = 400
+
+
+def convergence(idata, var_names=None, *, r_hat_max=R_HAT_MAX, ess_min=ESS_MIN):
+    """Check an MCMC run: rank-normalized R-hat <= ``r_hat_max``, bulk and tail ESS >= ``ess_min``, no divergences.
+
+    Returns a dict of plain numbers: ``ok``, ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences``
+    and ``problems`` (one sentence per failed gate). ``var_names`` defaults to ``w`` and ``sigma`` where present.
+    """
+    if not isinstance(idata, az.InferenceData) or "posterior" not in idata.groups():
+        raise TypeError("idata must be an az.InferenceData with a posterior group")
+    if var_names is None:
+        var_names = [name for name in ("w", "sigma") if name in idata.posterior] or list(idata.posterior.data_vars)
+    summary = az.summary(idata, var_names=var_names, kind="diagnostics")
+    divergences = int(idata.sample_stats["diverging"].sum()) if "sample_stats" in idata.groups() and \
+        "diverging" in idata.sample_stats else 0
+    report = {
+        "max_r_hat": float(np.max(summary["r_hat"])),
+        "min_ess_bulk": float(np.min(summary["ess_bulk"])),
+        "min_ess_tail": float(np.min(summary["ess_tail"])),
+        "divergences": divergences,
+    }
+    problems = []
+    if not report["max_r_hat"] <= r_hat_max:
+        problems.append(f"R-hat {report['max_r_hat']:.3f} > {r_hat_max}")
+    for kind in ("bulk", "tail"):
+        if not report[f"min_ess_{kind}"] >= ess_min:
+            problems.append(f"{kind} ESS {report[f'min_ess_{kind}']:.0f} < {ess_min}")
+    if divergences:
+        problems.append(f"{divergences} divergent transition(s)")
+    return {"ok": not problems, **report, "problems": problems}

@@ -1,0 +1,113 @@
+"""Trustworthy runs: convergence gates, reproducible summaries, crash-safe results."""
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pytest
+
+import analyses.__main__ as run_all
+from analyses import report
+from models import convergence
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic_idata(rng, chains=4, draws=1000, shift=0.0, diverging=0):
+    w = rng.normal(size=(chains, draws, 2)) + shift * np.arange(chains)[:, None, None]
+    stats = np.zeros((chains, draws), dtype=bool)
+    stats.flat[:diverging] = True
+    return az.from_dict(posterior={"w": w}, sample_stats={"diverging": stats})
+
+
+def test_convergence_gates(rng):
+    assert convergence(synthetic_idata(rng))["ok"]
+    stuck = convergence(synthetic_idata(rng, shift=1.0))  # chains in different places
+    assert not stuck["ok"] and any("R-hat" in p for p in stuck["problems"])
+    short = convergence(synthetic_idata(rng, chains=2, draws=100))  # 200 draws cannot give ESS 400
+    assert not short["ok"] and any("bulk ESS" in p for p in short["problems"])
+    divergent = convergence(synthetic_idata(rng, diverging=3))
+    assert divergent["problems"] == ["3 divergent transition(s)"]
+
+
+@pytest.fixture
+def failing_analysis(monkeypatch):
+    """A stand-in analysis whose MCMC run fails its gates, registered as the only analysis."""
+    module = types.ModuleType("analyses.unconverged_demo")
+
+    def main(argv):
+        args = report.parse_args(argv, "demo")
+        gate = convergence(synthetic_idata(np.random.default_rng(0), shift=1.0))
+        return report.write_result(args.out, "unconverged_demo", title="demo", paragraph="demo", figures={},
+                                   tables=[], summary={"value": 1.0}, args=args, convergence=[{"run": "demo", **gate}])
+
+    module.main = main
+    monkeypatch.setitem(sys.modules, "analyses.unconverged_demo", module)
+    monkeypatch.setattr(report, "ANALYSES", ("unconverged_demo",))
+    monkeypatch.setattr(run_all, "ANALYSES", ("unconverged_demo",))
+
+
+def test_unconverged_run_is_red_in_the_report_and_fails_the_command(failing_analysis, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        run_all.main(["--out", str(tmp_path)])
+    assert exit_info.value.code == 1
+    assert "NOT CONVERGED: demo" in (tmp_path / "index.html").read_text()
+    summary = json.loads((tmp_path / "summary.json").read_text())["unconverged_demo"]
+    assert summary["convergence_ok"] is False and summary["convergence"][0]["problems"]
+    run_all.main(["--out", str(tmp_path), "--allow-unconverged"])  # reported, but not fatal
+
+
+def test_analyses_command_line_refuses_bad_options(tmp_path):
+    for options, message in ((["--seed", "abc"], "invalid int value"), (["--seed", "-1"], "--seed must be >= 0"),
+                             (["--only", "nonexistent"], "unknown analysis nonexistent"),
+                             (["--out", str(ROOT / "README.md")], "--out must be a folder")):
+        completed = subprocess.run([sys.executable, "-m", "analyses", *options], cwd=ROOT, capture_output=True,
+                                   text=True, timeout=120)
+        assert completed.returncode == 2 and message in completed.stderr, completed.stderr
+
+
+@pytest.mark.slow
+def test_same_seed_gives_byte_identical_summary(quick_results, tmp_path):
+    """A second run of every analysis with the shared run's seed reproduces summary.json byte for byte."""
+    out, _, _ = quick_results
+    subprocess.run([sys.executable, "-m", "analyses", "--quick", "--seed", "3", "--out", str(tmp_path)],
+                   cwd=ROOT, check=True, capture_output=True, timeout=1200)
+    assert (tmp_path / "summary.json").read_bytes() == (out / "summary.json").read_bytes()
+    provenance = json.loads((tmp_path / "provenance.json").read_text())
+    assert all(p["seed"] == 3 and p["packages"]["pymc"] for p in provenance.values())
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_killed_run_leaves_previous_results_and_the_next_run_completes(kill, quick_results, tmp_path):
+    out = tmp_path / "results"
+    shutil.copytree(quick_results[0], out)
+    before = snapshot(out)
+    command = [sys.executable, "-m", "analyses", "--quick", "--seed", "11", "--only",
+               "mse_is_gaussian_mle,learned_sigma", "--out", str(out)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in process.stdout:  # kill while the first analysis is computing
+        if "[mse_is_gaussian_mle] running" in line:
+            time.sleep(3)
+            process.send_signal(kill)
+            break
+    process.wait(timeout=120)
+    assert process.returncode != 0
+    assert snapshot(out) == {k: v for k, v in snapshot(out).items() if k.parts[0].startswith(".staging")} | before
+    json.loads((out / "summary.json").read_text())  # still whole
+
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=600)
+    after = json.loads((out / "summary.json").read_text())
+    assert after["learned_sigma"] != json.loads(before[Path("summary.json")])["learned_sigma"]  # seed 11 results
+    assert not list(out.glob(".staging-*"))
