@@ -140,6 +140,12 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
             f"them on these x (N = {len(t)}, p = {len(names)}), so under a flat prior the posterior is improper; "
             "drop them, use fewer features, or put a proper prior (priors.Normal, priors.Laplace) on w"
         )
+    if isinstance(prior, Flat) and getattr(likelihood, "learns_sigma", False) and len(t) <= len(names):
+        raise ValueError(
+            f"N = {len(t)} observations for p = {len(names)} weights under a flat prior with a learned sigma: "
+            "the features fit t exactly, sigma -> 0 and the posterior is improper; put a proper prior on w "
+            "(priors.Normal), fix sigma, or use fewer features"
+        )
     sigma0 = _nominal_sigma(likelihood, z, t, dependent)
     stacked = z / sigma0
     if not isinstance(prior, Flat):

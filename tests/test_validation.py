@@ -3,7 +3,20 @@
 import numpy as np
 import pytest
 
-from models import GaussianBasis, LinearBasis, PolynomialBasis, gaussian_regression, least_squares, priors
+import models
+
+from models import (
+    GaussianBasis,
+    LinearBasis,
+    PolynomialBasis,
+    empirical_bayes,
+    exact_posterior,
+    fit_map,
+    gaussian_regression,
+    least_squares,
+    priors,
+    sample_posterior,
+)
 from models.likelihoods import Gaussian
 
 X = np.linspace(0, 1, 8)
@@ -44,6 +57,18 @@ CASES = [
     ("w prior as sigma prior", lambda: gaussian_regression(X, T, sigma_prior=priors.Normal(1.0)), TypeError,
      r"sigma_prior must be one of"),
     ("basis not a basis", lambda: gaussian_regression(X, T, basis="poly"), TypeError, r"basis must be one of"),
+    ("N <= p, flat prior, learned sigma", lambda: gaussian_regression(X[:4], T[:4], basis=PolynomialBasis(3)),
+     ValueError, r"N = 4 observations for p = 4 weights under a flat prior with a learned sigma"),
+    ("constant column", lambda: gaussian_regression(np.column_stack([X, np.ones(8)]), T), ValueError,
+     r"rank deficient: feature\(s\) \['x1'\]"),
+    ("sigma of the wrong shape", lambda: gaussian_regression(X, T, sigma=np.array([0.3, 0.3])), TypeError,
+     r"sigma must be a positive real number"),
+    ("sigma NaN", lambda: gaussian_regression(X, T, sigma=float("nan")), ValueError, r"sigma must be finite and > 0"),
+    ("prior loc NaN", lambda: priors.Normal(1.0, loc=np.nan), ValueError, r"loc must be finite"),
+    ("fit_map of a non-model", lambda: fit_map("model"), TypeError, r"model must be a pm.Model, got str"),
+    ("sample_posterior of a non-model", lambda: sample_posterior(None), TypeError, r"model must be a pm.Model"),
+    ("exact_posterior of a non-model", lambda: exact_posterior([1, 2]), TypeError, r"model must be a pm.Model"),
+    ("empirical_bayes NaN", lambda: empirical_bayes(X, with_value(T, 3, np.nan)), ValueError, r"t has 1 non-finite"),
     ("least_squares NaN", lambda: least_squares(X, with_value(T, 1, np.nan)), ValueError, r"t has 1 non-finite"),
     ("rank deficient", lambda: least_squares(np.column_stack([X, 2 * X]), T), ValueError, r"rank deficient"),
     ("duplicated column", lambda: gaussian_regression(np.column_stack([X, X]), T), ValueError,
@@ -63,6 +88,32 @@ def test_bad_input_is_refused_before_any_graph(build, error, message, monkeypatc
     monkeypatch.setattr(pymc.Model, "__init__", no_model)
     with pytest.raises(error, match=message):
         build()
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return gaussian_regression(X, T, sigma=0.3, prior=priors.Normal(1.0))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m: sample_posterior(m, draws=0), ValueError, r"draws must be a positive integer"),
+    (lambda m: sample_posterior(m, chains=1.5), ValueError, r"chains must be a positive integer"),
+    (lambda m: exact_posterior(m, draws=-3), ValueError, r"draws must be a positive integer"),
+    (lambda m: models.predict(m, "not idata", X), TypeError, r"idata must be an az.InferenceData"),
+    (lambda m: models.fit_advi(m, n=0), ValueError, r"n must be a positive integer"),
+    (lambda m: models.log_likelihood_at(m, np.ones(3)), ValueError, r"w must have shape \(2,\)"),
+], ids=["draws=0", "chains=1.5", "exact draws<0", "predict idata", "advi n=0", "w shape"])
+def test_fit_functions_refuse_bad_arguments(small_model, call, error, message):
+    with pytest.raises(error, match=message):
+        call(small_model)
+
+
+def test_predict_refuses_bad_new_inputs(small_model):
+    idata = exact_posterior(small_model, draws=10, random_seed=0, log_likelihood=False)
+    with pytest.raises(ValueError, match=r"x_new has 1 non-finite"):
+        models.predict(small_model, idata, np.array([0.5, np.inf]))
+    with pytest.raises(TypeError, match=r"x_new must be an array of real numbers"):
+        models.predict(small_model, idata, np.array(["a"]))
 
 
 def test_pandas_missing_values_are_named(rng):
