@@ -38,7 +38,8 @@ def main(argv=None):
     for leftover in [*out.glob(f"{STAGING_PREFIX}*"), *out.glob(".retired-*")]:  # from a run that was killed
         shutil.rmtree(leftover, ignore_errors=True)
     staging = out / f"{STAGING_PREFIX}{os.getpid()}"
-    options = ["--seed", str(args.seed), "--out", str(staging)] + (["--quick"] if args.quick else [])
+    options = ["--seed", str(args.seed), "--out", str(staging), "--cache", str(args.cache)]
+    options += ["--quick"] if args.quick else []
     for name in names:
         start = time.perf_counter()
         print(f"[{name}] running ...", flush=True)

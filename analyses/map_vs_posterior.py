@@ -22,6 +22,7 @@ point mass: its :math:`W_1` is :math:`E\lvert\theta - \theta_{MAP}\rvert`, the s
 Run alone: ``python -m analyses.map_vs_posterior [--quick] [--seed N] [--out DIR]``.
 """
 
+import hashlib
 import time
 
 import arviz as az
@@ -33,7 +34,7 @@ from models import (PolynomialBasis, convergence, exact_posterior, fit_advi, fit
                     priors, sample_posterior)
 
 from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import parse_args, table, write_result
+from .report import cached_idata, parse_args, table, write_result
 
 NAME = "map_vs_posterior"
 N = 12
@@ -76,30 +77,43 @@ def _timed(function, *args, **kwargs):
     return value, time.perf_counter() - start
 
 
-def run_case(x, t, case, setting, rng):
+def _fit(cache, label, data_key, function, model, **kwargs):
+    """One rung's InferenceData and its wall time, through the netCDF cache (keyed on code, data and settings)."""
+    config = {"function": function.__name__, "data": data_key, **kwargs}
+    idata = cached_idata(cache, label, config, lambda: function(model, **kwargs), __file__)
+    return idata, float(idata.attrs["compute_seconds"])
+
+
+def run_case(x, t, key, case, setting, rng, cache):
     """Every rung on one case: {"map_point", "idata": {method: InferenceData}, "runtime_s", "reference", ...}.
 
     All sampling rungs draw chains x draws values; the reference is an independent, larger run
-    (exact draws, or NUTS with ``reference_nuts_draws`` per chain when there is no closed form).
+    (exact draws, or NUTS with ``reference_nuts_draws`` per chain when there is no closed form). Every
+    InferenceData goes through the cache, so a rerun with unchanged code and settings skips the sampling.
     """
     model = gaussian_regression(x, t, basis=PolynomialBasis(DEGREE), **case["model"])
+    data_key = hashlib.sha256(x.tobytes() + t.tobytes() + repr(case["model"]).encode()).hexdigest()
     seeds = {name: int(s) for name, s in zip(("Laplace", "ADVI", "NUTS", "exact", "reference"), rng.integers(2**31, size=5))}
     total = setting["draws"] * setting["chains"]
     map_point, map_time = _timed(fit_map, model)
     idata, runtime = {}, {"MAP": map_time}
-    idata["Laplace"], runtime["Laplace"] = _timed(fit_laplace, model, draws=total, random_seed=seeds["Laplace"])
-    idata["ADVI"], runtime["ADVI"] = _timed(fit_advi, model, n=setting["advi_n"], draws=total, random_seed=seeds["ADVI"])
-    idata["NUTS"], runtime["NUTS"] = _timed(sample_posterior, model, draws=setting["draws"], tune=setting["tune"],
-                                            chains=setting["chains"], random_seed=seeds["NUTS"], progressbar=False)
+    idata["Laplace"], runtime["Laplace"] = _fit(cache, f"{key}-Laplace", data_key, fit_laplace, model, draws=total,
+                                                random_seed=seeds["Laplace"])
+    idata["ADVI"], runtime["ADVI"] = _fit(cache, f"{key}-ADVI", data_key, fit_advi, model, n=setting["advi_n"],
+                                          draws=total, random_seed=seeds["ADVI"])
+    idata["NUTS"], runtime["NUTS"] = _fit(cache, f"{key}-NUTS", data_key, sample_posterior, model,
+                                          draws=setting["draws"], tune=setting["tune"], chains=setting["chains"],
+                                          random_seed=seeds["NUTS"])
     if case["reference"] == "exact":
-        idata["exact"], runtime["exact"] = _timed(exact_posterior, model, draws=total, random_seed=seeds["exact"])
-        reference, reference_time = _timed(exact_posterior, model, draws=setting["reference_draws"],
-                                           random_seed=seeds["reference"])
+        idata["exact"], runtime["exact"] = _fit(cache, f"{key}-exact", data_key, exact_posterior, model, draws=total,
+                                                random_seed=seeds["exact"])
+        reference, reference_time = _fit(cache, f"{key}-reference", data_key, exact_posterior, model,
+                                         draws=setting["reference_draws"], random_seed=seeds["reference"])
         reference_name = f"exact posterior, {setting['reference_draws']} iid draws"
     else:
-        reference, reference_time = _timed(sample_posterior, model, draws=setting["reference_nuts_draws"],
-                                           tune=setting["tune"], chains=setting["reference_nuts_chains"],
-                                           random_seed=seeds["reference"], progressbar=False)
+        reference, reference_time = _fit(cache, f"{key}-reference", data_key, sample_posterior, model,
+                                         draws=setting["reference_nuts_draws"], tune=setting["tune"],
+                                         chains=setting["reference_nuts_chains"], random_seed=seeds["reference"])
         reference_name = (f"NUTS, {setting['reference_nuts_chains']} chains x {setting['reference_nuts_draws']} draws "
                           "(no closed form)")
     return {"title": case["title"], "features": list(model.coords["feature"]), "map_point": map_point,
@@ -274,7 +288,7 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     setting = settings(args.quick)
     x, t = prml_data(N, rng)
-    results = {key: run_case(x, t, case, setting, rng) for key, case in CASES.items()}
+    results = {key: run_case(x, t, key, case, setting, rng, args.cache) for key, case in CASES.items()}
     comparisons = {key: compare(result) for key, result in results.items()}
 
     a, b, c = (comparisons[key] for key in CASES)

@@ -6,6 +6,7 @@ rename), and the index is rebuilt from every ``<out>/<analysis>/result.json`` pr
 """
 
 import argparse
+import hashlib
 import html
 import importlib.metadata
 import json
@@ -20,7 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 ANALYSES = ("mse_is_gaussian_mle", "learned_sigma", "priors_are_regularizers", "map_vs_posterior", "model_selection",
-            "predictive")
+            "predictive", "calibration")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
 
 
@@ -31,6 +32,8 @@ def parse_args(argv, description):
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder (default: results/ of the repository)")
     parser.add_argument("--only", type=lambda text: text.split(","), default=None, metavar="NAME[,NAME]",
                         help="python -m analyses: run only these analyses")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="folder of cached InferenceData (default: OUT/.cache); delete it to recompute everything")
     parser.add_argument("--allow-unconverged", action="store_true",
                         help="exit 0 even when an MCMC run fails the convergence gates (they are still reported)")
     args = parser.parse_args(argv)
@@ -42,7 +45,44 @@ def parse_args(argv, description):
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out must be a folder, but {args.out} is a file")
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.cache = args.out / ".cache" if args.cache is None else args.cache
     return args
+
+
+def _code_digest(analysis_file):
+    """Hash of the library, this module and the analysis' own source: an edit there invalidates its cached results."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in [*sorted(root.glob("models/*.py")), Path(__file__), Path(analysis_file)]:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def cached_idata(cache, label, config, compute, analysis_file):
+    """``compute()`` -> InferenceData, stored as netCDF under ``cache`` keyed on the code and ``config``.
+
+    The code is the library, this module and ``analysis_file`` (the calling analysis' ``__file__``).
+
+    A rerun with unchanged code and configuration (seeds included) loads the file instead and says so. The
+    wall time of the original computation travels with it (``attrs["compute_seconds"]``).
+    """
+    import time
+
+    import arviz as az
+
+    key = hashlib.sha256((_code_digest(analysis_file) + repr(sorted(config.items()))).encode()).hexdigest()[:20]
+    path = Path(cache) / f"{label}-{key}.nc"
+    if path.exists():
+        print(f"  cached: {label} (code and settings unchanged; {path.name})", flush=True)
+        return az.from_netcdf(path)
+    start = time.perf_counter()
+    idata = compute()
+    idata.attrs["compute_seconds"] = time.perf_counter() - start
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".tmp{os.getpid()}")
+    idata.to_netcdf(str(temporary))
+    os.replace(temporary, path)
+    return idata
 
 
 def provenance(args):

@@ -111,3 +111,19 @@ def test_killed_run_leaves_previous_results_and_the_next_run_completes(kill, qui
     after = json.loads((out / "summary.json").read_text())
     assert after["learned_sigma"] != json.loads(before[Path("summary.json")])["learned_sigma"]  # seed 11 results
     assert not list(out.glob(".staging-*"))
+
+
+def test_cached_idata_skips_unchanged_work_and_says_so(tmp_path, capsys):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return az.from_dict(posterior={"w": np.arange(6.0).reshape(1, 3, 2)})
+
+    first = report.cached_idata(tmp_path, "demo", {"seed": 1}, compute, __file__)
+    second = report.cached_idata(tmp_path, "demo", {"seed": 1}, compute, __file__)
+    assert len(calls) == 1 and "cached: demo" in capsys.readouterr().out
+    np.testing.assert_array_equal(first.posterior["w"].values, second.posterior["w"].values)
+    assert second.attrs["compute_seconds"] >= 0
+    report.cached_idata(tmp_path, "demo", {"seed": 2}, compute, __file__)  # other settings: computed again
+    assert len(calls) == 2
