@@ -1,0 +1,142 @@
+"""Simulation-based calibration: the rank and chi-square helpers, the compiled-once fitters, and SBC itself."""
+
+import numpy as np
+import pymc as pm
+import pytest
+from scipy import stats
+
+from analyses import calibration
+from models import fit_advi, sample_posterior
+
+
+def test_rank_is_the_number_of_draws_below_the_truth():
+    draws = np.array([0.3, -1.0, 2.0, 0.5, 0.5])
+    assert calibration.rank_of(0.5, draws) == 2  # strictly below
+    assert calibration.rank_of(-5.0, draws) == 0
+    assert calibration.rank_of(5.0, draws) == len(draws)
+
+
+def test_thin_takes_evenly_spaced_draws_across_chains():
+    draws = np.arange(2 * 200).reshape(2, 200)  # (chain, draw), chain 1 continues where chain 0 stops
+    thinned = calibration.thin(draws, 99)
+    assert len(thinned) == 99 and thinned[0] == 0 and thinned[-1] == 399
+    assert np.all(np.diff(thinned) >= 4) and np.all(np.diff(thinned) <= 5)
+    assert calibration.thin(np.zeros((2, 200, 3)), 10).shape == (10, 3)
+    with pytest.raises(ValueError, match="cannot thin"):
+        calibration.thin(draws, 401)
+
+
+def test_rank_counts_and_bins():
+    every_rank = np.arange(100)  # each of the L + 1 = 100 rank values once
+    np.testing.assert_array_equal(calibration.rank_counts(every_rank, 99, 20), np.full(20, 5))
+    np.testing.assert_array_equal(calibration.rank_counts([0, 19, 20, 99], 99, 5), [2, 1, 0, 0, 1])
+    with pytest.raises(ValueError, match="equal bins"):
+        calibration.rank_counts(every_rank, 99, 7)
+    with pytest.raises(ValueError, match="ranks must lie"):
+        calibration.rank_counts([100], 99, 5)
+    assert calibration.default_bins(30) == 5  # fewer than 10 expected per bin: the fewest bins
+    assert calibration.default_bins(100) == 10
+    assert calibration.default_bins(200) == 20
+
+
+def test_chi_square_p_is_pearsons_test_and_the_band_is_binomial():
+    counts = np.array([12, 7, 9, 14, 8])
+    assert calibration.chi_square_p(counts) == pytest.approx(stats.chisquare(counts).pvalue, rel=1e-12)
+    assert calibration.chi_square_p(np.full(10, 7)) == pytest.approx(1.0)
+    low, high = calibration.uniform_band(200, 20)
+    assert (low, high) == (stats.binom.ppf(0.005, 200, 0.05), stats.binom.ppf(0.995, 200, 0.05))
+    assert low < 10 < high
+
+
+def test_uniform_ranks_pass_and_miscalibrated_ranks_fail(rng):
+    """Ranks of a truth among draws from its own distribution are uniform; from a too narrow or shifted one, not."""
+    rank_draws, replications, bins = 99, 500, 20
+
+    def p_value(draw_scale=1.0, draw_shift=0.0):
+        truth = rng.normal(size=replications)
+        draws = draw_shift + draw_scale * rng.normal(size=(replications, rank_draws))
+        ranks = [calibration.rank_of(t, d) for t, d in zip(truth, draws)]
+        return calibration.chi_square_p(calibration.rank_counts(ranks, rank_draws, bins))
+
+    assert p_value() > 0.01
+    assert p_value(draw_scale=0.7) < 1e-6  # too narrow: U shape
+    assert p_value(draw_scale=1.5) < 1e-6  # too wide: hump
+    assert p_value(draw_shift=0.5) < 1e-6  # biased: tilt
+    point_mass = [calibration.rank_of(t, np.zeros(rank_draws)) for t in rng.normal(size=replications)]
+    assert set(point_mass) == {0, rank_draws}
+    assert calibration.chi_square_p(calibration.rank_counts(point_mass, rank_draws, bins)) < 1e-100
+
+
+def test_simulate_draws_from_the_stated_prior(rng):
+    x = calibration.fixed_inputs()
+    w, sigma, t = calibration.simulate(x, 20_000, rng)
+    assert w.shape == (20_000, 2) and t.shape == (20_000, len(x))
+    # HalfNormal(1): mean sqrt(2/pi), variance 1 - 2/pi; Normal(0, 1) weights
+    assert abs(sigma.mean() - np.sqrt(2 / np.pi)) < 5 * np.sqrt((1 - 2 / np.pi) / 20_000)
+    assert np.all(np.abs(w.mean(axis=0)) < 5 / np.sqrt(20_000))
+    residual = t - w @ np.vstack([np.ones_like(x), x])
+    assert abs(np.mean((residual / sigma[:, None]) ** 2) - 1) < 0.02
+    _, known, _ = calibration.simulate(x, 3, rng, sigma=0.5)
+    np.testing.assert_array_equal(known, 0.5)
+
+
+def test_compiled_advi_gives_fit_advis_draws(rng):
+    """The compiled-once ADVI after pm.set_data returns exactly what fit_advi returns on the same model and seed."""
+    x = calibration.fixed_inputs()
+    _, _, t = calibration.simulate(x, 2, rng)
+    model = calibration.learned_sigma_model(x, t[0])
+    fit = calibration.advi_fitter(model, n=300)
+    pm.set_data({"t_obs": t[1]}, model=model)
+    fast = fit(50, 17)
+    reference = fit_advi(model, n=300, draws=50, random_seed=17).posterior
+    np.testing.assert_allclose(fast["w"], reference["w"].values[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fast["sigma"], reference["sigma"].values[0], rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_compiled_nuts_gives_sample_posteriors_draws(rng):
+    """nutpie compiled once plus with_data gives the draws of sample_posterior(sampler="nutpie") on the new data."""
+    x = calibration.fixed_inputs()
+    _, _, t = calibration.simulate(x, 2, rng)
+    model = calibration.learned_sigma_model(x, t[0])
+    fit = calibration.nuts_fitter(model, draws=100, tune=100, chains=2)
+    fast = fit(t[1], 23).posterior
+    pm.set_data({"t_obs": t[1]}, model=model)
+    reference = sample_posterior(model, draws=100, tune=100, chains=2, random_seed=23, sampler="nutpie").posterior
+    np.testing.assert_array_equal(fast["w"].values, reference["w"].values)
+    np.testing.assert_array_equal(fast["sigma"].values, reference["sigma"].values)
+
+
+@pytest.mark.slow
+def test_quick_run_shows_the_map_plug_in_failing(quick_results):
+    out, _, records = quick_results
+    record = records["calibration"]
+    for stem in ("rank_histograms", "advi_widths"):
+        assert (out / "calibration" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = record["summary"]
+    assert set(summary["p_values"]) == set(calibration.METHODS)
+    assert summary["replications"]["NUTS"] == summary["settings"]["replications"]
+    # a point mass puts every rank at 0 or L: far from uniform
+    assert min(summary["p_values"]["MAP plug-in"].values()) < 0.01
+    assert summary["passed"]["MAP plug-in"] is False
+
+
+@pytest.mark.slow
+def test_sbc_nuts_and_exact_draws_are_calibrated(rng):
+    """SBC, 200 data sets each: NUTS on the learned-sigma model and exact draws of the known-sigma model pass.
+
+    Seeded (the test's own name), so deterministic; each of the 5 p-values is > 0.01 with probability 0.99 when the
+    posterior is right.
+    """
+    x = calibration.fixed_inputs()
+    setting = {**calibration.settings(quick=False), "replications": 200}
+    learned = calibration.run_learned_sigma(x, setting, rng, methods=("NUTS",))
+    exact = calibration.run_exact(x, setting, rng)
+    tests = calibration.calibration_tests({**learned["ranks"], **exact["ranks"]}, setting["rank_draws"])
+    for method in ("NUTS", "exact"):
+        assert tests[method]["replications"] == 200 and tests[method]["bins"] == 20
+        assert tests[method]["passed"], (method, tests[method]["p_values"])
+    assert set(tests["NUTS"]["p_values"]) == {"w[1]", "w[x]", "sigma"}
+    # the thinning to L = 99 draws is by ESS (Talts et al. section 5.1): enough effective draws in every data set
+    assert np.all(np.minimum(learned["nuts"]["ess_bulk"], learned["nuts"]["ess_tail"]) >= setting["rank_draws"])
+    assert learned["nuts"]["divergences"].sum() == 0
