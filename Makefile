@@ -6,19 +6,19 @@ PY := $(VENV)/bin/python
 .PHONY: run test quick clean
 
 # File target: the environment is rebuilt when the pinned dependency set changes.
-$(VENV): pyproject.toml
+.venv: pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(VENV)
 
-run: $(VENV)
+run: .venv
 	$(PY) -m analyses --out results
 
-quick: $(VENV)
+quick: .venv
 	$(PY) -m analyses --quick --out results
 
-test: $(VENV)
+test: .venv
 	$(PY) -m pytest
 
 clean:
