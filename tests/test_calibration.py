@@ -109,10 +109,7 @@ def test_compiled_nuts_gives_sample_posteriors_draws(rng):
 
 @pytest.mark.slow
 def test_quick_run_shows_the_map_plug_in_failing(quick_results):
-    out, _, records = quick_results
-    record = records["calibration"]
-    for stem in ("rank_histograms", "advi_widths"):
-        assert (out / "calibration" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    record = quick_results[2]["calibration"]
     summary = record["summary"]
     assert set(summary["p_values"]) == set(calibration.METHODS)
     assert summary["replications"]["NUTS"] == summary["settings"]["replications"]

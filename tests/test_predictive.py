@@ -42,10 +42,7 @@ def test_predict_matches_the_closed_form_predictive(prml_data):
 
 @pytest.mark.slow
 def test_predictive_analysis_quick_run(quick_results):
-    out, _, records = quick_results
-    record = records["predictive"]
-    for stem in ("fig_3_8", "coverage"):
-        assert (out / "predictive" / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    record = quick_results[2]["predictive"]
     summary = record["summary"]
     # the MAP of a Gaussian posterior is its mean m_N (fit_map is exact, not an optimizer's tolerance)
     assert summary["max_abs_diff_map_mean_vs_m_N"] < 1e-8
