@@ -37,6 +37,18 @@ def test_convergence_gates(rng):
     assert divergent["problems"] == ["3 divergent transition(s)"]
 
 
+def test_convergence_gates_use_unrounded_diagnostics():
+    # az.summary rounds to 2 decimals by default, which would let this R-hat of 1.0137 pass as "1.01".
+    idata = synthetic_idata(np.random.default_rng(2), chains=2, draws=2000, shift=0.22)
+    gate = convergence(idata)
+    r_hat = float(az.rhat(idata)["w"].max())
+    assert 1.01 < r_hat < 1.015
+    assert gate["max_r_hat"] == pytest.approx(r_hat, rel=1e-12)
+    assert gate["min_ess_bulk"] == pytest.approx(float(az.ess(idata, method="bulk")["w"].min()), rel=1e-12)
+    assert gate["min_ess_tail"] == pytest.approx(float(az.ess(idata, method="tail")["w"].min()), rel=1e-12)
+    assert not gate["ok"] and any("R-hat" in p for p in gate["problems"])
+
+
 @pytest.fixture
 def failing_analysis(monkeypatch):
     """A stand-in analysis whose MCMC run fails its gates, registered as the only analysis."""
