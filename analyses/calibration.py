@@ -24,11 +24,12 @@ that is too wide puts it in the middle (a hump), a biased one tilts the histogra
 
 Methods, on the same simulated data sets:
 
-- NUTS: ``sample_posterior(model, sampler="nutpie")``, 2 chains x 300 draws after 200 tuning steps, run on a model
-  compiled once (``nutpie.compile_pymc_model`` then ``compiled.with_data(t_obs=...)`` per data set: the very draws
-  ``sample_posterior`` returns for the same seed, without its per-call compilation). The 600 draws are thinned
-  evenly to L; Talts et al. thin by the effective sample size, so the bulk and tail ESS of every data set are
-  reported against L.
+- NUTS: ``sample_posterior(model, sampler="nutpie")``, 2 chains x 1000 draws after 500 tuning steps, run on a
+  model compiled once (``nutpie.compile_pymc_model`` then ``compiled.with_data(t_obs=...)`` per data set: the very
+  draws ``sample_posterior`` returns for the same seed, without its per-call compilation). Every one of these runs
+  is held to the suite's convergence gates (``models.convergence``: R-hat <= 1.01, bulk and tail ESS >= 400, no
+  divergences); the report shows the worst case over data sets. The 2000 draws are then thinned evenly to L, well
+  below their ESS, as Talts et al. recommend (thinning by the effective sample size).
 - ADVI: ``fit_advi`` (mean-field, started at the MAP, PyMC's default ``adagrad_window`` steps), run through one
   compiled ADVI objective whose parameters, optimizer state and random streams are reset per data set (the same
   draws as ``fit_advi`` for the same seed), then L independent draws from the fitted Gaussian. Its sd per data set
@@ -50,15 +51,14 @@ Run alone: ``python -m analyses.calibration [--quick] [--seed N] [--out DIR]``.
 
 import time
 
-import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
 import pymc as pm
 from scipy import stats
 
-from models import LinearBasis, exact_posterior, fit_advi, fit_map, gaussian_regression, priors, sample_posterior
+from models import LinearBasis, convergence, exact_posterior, fit_advi, fit_map, gaussian_regression, priors, sample_posterior
 
-from .report import parse_args, table, write_result
+from .report import cached_arrays, parse_args, table, write_result
 
 NAME = "calibration"
 N = 15
@@ -78,7 +78,7 @@ def settings(quick):
     ``advi_controls``: data sets on which ``fit_advi`` also runs on a freshly built model; ``timing_fits``: calls of
     ``sample_posterior`` timed for comparison (each recompiles the model).
     """
-    common = {"draws": 300, "tune": 200, "chains": 2, "rank_draws": RANK_DRAWS}
+    common = {"draws": 1000, "tune": 500, "chains": 2, "rank_draws": RANK_DRAWS}
     if quick:
         return {**common, "replications": 30, "advi_replications": 30, "advi_n": 2000, "advi_controls": 0,
                 "timing_fits": 0}
@@ -244,7 +244,7 @@ def run_learned_sigma(x, setting, rng, methods=("NUTS", "ADVI", "MAP plug-in")):
     """SBC of the learned-sigma model for ``methods`` on the same simulated data sets (one model, data swapped).
 
     Returns ``ranks`` ({method: {label: int array}}), ``truth``, per-data-set NUTS diagnostics (bulk and tail ESS,
-    R-hat, divergences: arrays over data sets), posterior ``sd`` per method and label (arrays over data sets),
+    R-hat, divergences and whether the run passes ``models.convergence``: arrays over data sets), posterior ``sd`` per method and label (arrays over data sets),
     ``seeds``, the data ``t`` and timings. ADVI runs on the first ``advi_replications`` data sets.
     """
     replications, rank_draws = setting["replications"], setting["rank_draws"]
@@ -254,7 +254,7 @@ def run_learned_sigma(x, setting, rng, methods=("NUTS", "ADVI", "MAP plug-in")):
     truth = _by_label(w, sigma)
     ranks = {method: {label: [] for label in LABELS} for method in methods}
     sd = {method: {label: [] for label in LABELS} for method in methods if method != "MAP plug-in"}
-    nuts = {"ess_bulk": [], "ess_tail": [], "r_hat": [], "divergences": []}
+    nuts = {"ess_bulk": [], "ess_tail": [], "r_hat": [], "divergences": [], "ok": []}
     runtime, setup = dict.fromkeys(methods, 0.0), dict.fromkeys(methods, 0.0)
     start = time.perf_counter()
     if "NUTS" in methods:
@@ -276,12 +276,10 @@ def run_learned_sigma(x, setting, rng, methods=("NUTS", "ADVI", "MAP plug-in")):
             fitted["NUTS"] = {label: thin(values, rank_draws) for label, values in all_draws.items()}
             for label, values in all_draws.items():
                 sd["NUTS"][label].append(float(values.std()))
-            for kind in ("bulk", "tail"):
-                ess = az.ess(idata, var_names=["w", "sigma"], method=kind)
-                nuts[f"ess_{kind}"].append(float(min(ess["w"].min(), ess["sigma"])))
-            r_hat = az.rhat(idata, var_names=["w", "sigma"])
-            nuts["r_hat"].append(float(max(r_hat["w"].max(), r_hat["sigma"])))
-            nuts["divergences"].append(int(idata.sample_stats["diverging"].sum()))
+            gate = convergence(idata)  # every NUTS run is held to the gates, as everywhere in the suite
+            for key, name in (("ess_bulk", "min_ess_bulk"), ("ess_tail", "min_ess_tail"), ("r_hat", "max_r_hat"),
+                              ("divergences", "divergences"), ("ok", "ok")):
+                nuts[key].append(gate[name])
         if "ADVI" in methods and r < setting["advi_replications"]:
             start = time.perf_counter()
             values = fit_advi_compiled(rank_draws, int(seeds[r, 1]))
@@ -435,15 +433,32 @@ def _quantiles(values):
     return [float(v) for v in np.quantile(values, [0.05, 0.5, 0.95])]
 
 
-def main(argv=None):
-    args = parse_args(argv, __doc__.splitlines()[0])
-    rng = np.random.default_rng(args.seed)
-    setting = settings(args.quick)
+def compute(setting, seed):
+    """Every fit of the analysis: {"learned", "exact", "control", "timing"} (see the run_* functions)."""
+    rng = np.random.default_rng(seed)
     x = fixed_inputs()
     learned = run_learned_sigma(x, setting, rng)
     exact = run_exact(x, setting, rng)
     control = advi_fresh_control(x, learned, setting, setting["advi_controls"])
     timing = time_sample_posterior(x, setting, rng, setting["timing_fits"]) if setting["timing_fits"] else []
+    return {"learned": learned, "exact": exact, "control": control, "timing": np.array(timing, dtype=float)}
+
+
+def nuts_gate(nuts):
+    """One convergence report for the per-data-set NUTS runs: the worst case over data sets, ok when all pass."""
+    failing = int(np.sum(~np.asarray(nuts["ok"], dtype=bool)))
+    return {"run": f"NUTS on each of {len(nuts['ok'])} simulated data sets (worst case)", "ok": failing == 0,
+            "max_r_hat": float(np.max(nuts["r_hat"])), "min_ess_bulk": float(np.min(nuts["ess_bulk"])),
+            "min_ess_tail": float(np.min(nuts["ess_tail"])), "divergences": int(np.sum(nuts["divergences"])),
+            "problems": [f"{failing} of {len(nuts['ok'])} data sets fail a gate"] if failing else []}
+
+
+def main(argv=None):
+    args = parse_args(argv, __doc__.splitlines()[0])
+    setting = settings(args.quick)
+    computed = cached_arrays(args.cache, NAME, {"seed": args.seed, **setting}, lambda: compute(setting, args.seed),
+                             __file__)
+    learned, exact, control, timing = (computed[k] for k in ("learned", "exact", "control", "timing"))
 
     tests = calibration_tests({**exact["ranks"], **learned["ranks"]}, setting["rank_draws"])
     runtime = {**exact["runtime_s"], **learned["runtime_s"]}
@@ -451,6 +466,7 @@ def main(argv=None):
     fits = {**exact["fits"], **learned["fits"]}
     per_fit = {method: runtime[method] / fits[method] for method in runtime}
     nuts = learned["nuts"]
+    gate = nuts_gate(nuts)
     advi_ratio = {label: learned["sd"]["ADVI"][label] / learned["sd"]["NUTS"][label][: fits["ADVI"]]
                   for label in LABELS}
     control_ratio = {label: control["sd"][label] / learned["sd"]["NUTS"][label][control["index"]] for label in LABELS}
@@ -463,13 +479,8 @@ def main(argv=None):
         "p_values": {m: tests[m]["p_values"] for m in METHODS},
         "passed": {m: tests[m]["passed"] for m in METHODS},
         "whitening_sigma": learned["whitening_sigma"],
-        "nuts_min_ess_bulk": float(nuts["ess_bulk"].min()),
         "nuts_median_ess_bulk": float(np.median(nuts["ess_bulk"])),
-        "nuts_min_ess_tail": float(nuts["ess_tail"].min()),
-        "nuts_data_sets_with_ess_below_rank_draws": int(np.sum(np.minimum(nuts["ess_bulk"], nuts["ess_tail"])
-                                                              < setting["rank_draws"])),
-        "nuts_max_r_hat": float(nuts["r_hat"].max()),
-        "nuts_divergences": int(nuts["divergences"].sum()),
+        "nuts_data_sets_failing_gates": int(np.sum(~nuts["ok"].astype(bool))),
         "advi_sd_ratio_to_nuts_q05_q50_q95": {label: _quantiles(v) for label, v in advi_ratio.items()},
         "advi_fresh_model_control": {"true_sigma": control["sigma"],
                                      "sd_ratio_to_nuts": {k: v.tolist() for k, v in control_ratio.items()},
@@ -502,7 +513,7 @@ def main(argv=None):
     else:
         control_text = ""
     speed = (f"; PyMC's own NUTS through sample_posterior, which compiles the model at every call, took "
-             f"{np.mean(timing):.1f} s per fit" if timing else "")
+             f"{np.mean(timing):.1f} s per fit" if len(timing) else "")
     paragraph = (
         f"Simulation-based calibration (Talts et al. 2018) of a straight line with w ~ N(0, 1), sigma ~ HalfNormal(1) "
         f"on N = {N} fixed inputs: draw (w, sigma) from the prior, simulate t, fit, and rank each true value among "
@@ -511,9 +522,10 @@ def main(argv=None):
         f"The check of the check, exact draws of the conjugate variant (sigma = {KNOWN_SIGMA} known), "
         f"{verdict('exact')} ({tests['exact']['replications']} data sets, p: {p_text('exact')}). "
         f"NUTS {verdict('NUTS')} ({tests['NUTS']['replications']} data sets, p: {p_text('NUTS')}; 2 chains x "
-        f"{setting['draws']} draws thinned to L; bulk/tail ESS below L in "
-        f"{summary['nuts_data_sets_with_ess_below_rank_draws']} data sets, median bulk ESS "
-        f"{np.median(nuts['ess_bulk']):.0f}, {summary['nuts_divergences']} divergences). "
+        f"{setting['draws']} draws thinned to L; every run held to the convergence gates: "
+        f"{summary['nuts_data_sets_failing_gates']} of {len(nuts['ok'])} fail, worst R-hat {gate['max_r_hat']:.4f}, "
+        f"lowest bulk/tail ESS {gate['min_ess_bulk']:.0f}/{gate['min_ess_tail']:.0f}, median bulk ESS "
+        f"{np.median(nuts['ess_bulk']):.0f}, {gate['divergences']} divergences). "
         f"The MAP plug-in, a point mass (L copies of the MAP), {verdict('MAP plug-in')} (p: {p_text('MAP plug-in')}): "
         "every rank is 0 or L, a zero-width posterior never contains the truth; the true sigma lies above the MAP's in "
         f"{np.mean(learned['ranks']['MAP plug-in']['sigma'] == setting['rank_draws']):.0%} of the data sets, the "
@@ -533,7 +545,7 @@ def main(argv=None):
                "pass" if tests[method]["passed"] else "FAIL"] for method in METHODS]
     timing_rows = [[method, fits[method], setup[method], per_fit[method]] for method in METHODS]
     timing_rows.append(["NUTS via sample_posterior (recompiled per call)", len(timing), "n/a",
-                        float(np.mean(timing)) if timing else "not measured in --quick"])
+                        float(np.mean(timing)) if len(timing) else "not measured in --quick"])
     return write_result(
         args.out, NAME, args=args,
         title="Simulation-based calibration: NUTS and exact draws pass, the MAP plug-in fails",
@@ -552,6 +564,7 @@ def main(argv=None):
                   ["method", "fits", "one-time setup (s)", "seconds per fit"], timing_rows),
         ],
         summary=summary,
+        convergence=[gate],
     )
 
 

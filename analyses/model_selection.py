@@ -23,6 +23,7 @@ with :math:`\alpha = 5\cdot10^{-3}` (prior scale :math:`1/\sqrt\alpha`) and :mat
 Run alone: ``python -m analyses.model_selection [--quick] [--seed N] [--out DIR]``.
 """
 
+import hashlib
 import warnings
 
 import arviz as az
@@ -35,7 +36,7 @@ from models import (PolynomialBasis, empirical_bayes, exact_posterior, fit_map, 
                     log_evidence, mse, priors)
 
 from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import parse_args, table, write_result
+from .report import cached_idata, parse_args, table, write_result
 
 NAME = "model_selection"
 ALPHA = 5e-3  # prior precision of PRML Fig. 3.14
@@ -83,8 +84,10 @@ def evidence_versus_degree(x, t, x_test, t_test, degrees):
     return rows
 
 
-def compare_degrees(x, t, degrees, draws, rng):
+def compare_degrees(x, t, degrees, draws, rng, cache=None):
     """``az.compare`` by PSIS-LOO and by WAIC over exact-posterior draws, with the Pareto k of each observation.
+
+    With ``cache`` (a folder), each degree's InferenceData goes through the analyses' netCDF cache.
 
     arviz warns when some k > 0.7 (LOO) or some posterior variance of the log density > 0.4 (WAIC); with
     N = 10 and a flexible polynomial both are expected. They are not hidden: they are the ``warning`` columns
@@ -93,7 +96,15 @@ def compare_degrees(x, t, degrees, draws, rng):
     loo, waic, idatas = {}, {}, {}
     for degree, seed in zip(degrees, rng.integers(2**32, size=len(degrees))):
         name = f"M = {degree}"
-        idatas[name] = exact_posterior(fixed_model(x, t, degree), draws=draws, random_seed=int(seed))
+        def draw(degree=degree, seed=seed):
+            return exact_posterior(fixed_model(x, t, degree), draws=draws, random_seed=int(seed))
+
+        if cache is None:
+            idatas[name] = draw()
+        else:
+            config = {"degree": degree, "seed": int(seed), "draws": draws, "alpha": ALPHA, "sigma": SIGMA,
+                      "data": hashlib.sha256(x.tobytes() + t.tobytes()).hexdigest()}
+            idatas[name] = cached_idata(cache, f"{NAME}-degree{degree}", config, draw, __file__)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
             warnings.filterwarnings("ignore", message="For one or more samples the posterior variance",
@@ -265,7 +276,7 @@ def main(argv=None):
     optima = [evidence_optimum(x, t, degree) for degree in DEGREES]
     profile = profile_evidence(x, t, 3, np.logspace(-6, 4, 201 if args.quick else 401))
     compare_set = (1, 3, 9) if args.quick else (0, 1, 3, 5, 9)
-    comparison = compare_degrees(x, t, compare_set, draws=500 if args.quick else 4000, rng=rng)
+    comparison = compare_degrees(x, t, compare_set, draws=500 if args.quick else 4000, rng=rng, cache=args.cache)
 
     evidence = np.array([r["log_evidence"] for r in rows])
     loo_exact = np.array([r["exact_loo"] for r in rows])

@@ -36,7 +36,7 @@ from scipy import stats
 from models import GaussianBasis, PolynomialBasis, exact_posterior, fit_map, gaussian_regression, predict, priors
 
 from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import parse_args, table, write_result
+from .report import cached_arrays, parse_args, table, write_result
 
 NAME = "predictive"
 ALPHA = 2.0  # prior precision of w (PRML's alpha), prior sd 1/sqrt(2)
@@ -179,7 +179,12 @@ def main(argv=None):
     sizes = (5, 50) if args.quick else (5, 10, 20, 50)
     replications = 4 if args.quick else 60
     n_test, draws = (100, 500) if args.quick else (200, 1000)
-    results = coverage(sizes, replications, n_test, draws, rng)
+    coverage_seed = int(rng.integers(2**32))
+    config = {"seed": coverage_seed, "sizes": sizes, "replications": replications, "n_test": n_test, "draws": draws}
+    cached = cached_arrays(args.cache, f"{NAME}-coverage", config, lambda: {
+        str(n): hits for n, hits in coverage(sizes, replications, n_test, draws,
+                                              np.random.default_rng(coverage_seed)).items()}, __file__)
+    results = {n: cached[str(n)] for n in sizes}
     mean_coverage = {method: {f"{level:.0%}": [float(results[n][:, k, j].mean()) for n in sizes]
                               for j, level in enumerate(LEVELS)} for k, method in enumerate(METHODS)}
     standard_error = {method: {f"{level:.0%}": [float(results[n][:, k, j].std(ddof=1) / np.sqrt(replications))

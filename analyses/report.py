@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 
@@ -58,6 +59,25 @@ def _code_digest(analysis_file):
     return digest.hexdigest()
 
 
+def _cached(cache, label, config, compute, analysis_file, *, suffix, save, load, describe):
+    """The one cache of the analyses: ``compute()``'s result stored under ``cache``, keyed on code and ``config``."""
+    import time
+
+    key = hashlib.sha256((_code_digest(analysis_file) + repr(sorted(config.items()))).encode()).hexdigest()[:20]
+    path = Path(cache) / f"{label}-{key}{suffix}"
+    if path.exists():
+        print(f"  cached: {label} (code and settings unchanged; {path.name})", flush=True)
+        return load(path)
+    start = time.perf_counter()
+    result = compute()
+    describe(result, time.perf_counter() - start)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    save(result, temporary)
+    os.replace(temporary, path)
+    return result
+
+
 def cached_idata(cache, label, config, compute, analysis_file):
     """``compute()`` -> InferenceData, stored as netCDF under ``cache`` keyed on the code and ``config``.
 
@@ -66,23 +86,61 @@ def cached_idata(cache, label, config, compute, analysis_file):
     A rerun with unchanged code and configuration (seeds included) loads the file instead and says so. The
     wall time of the original computation travels with it (``attrs["compute_seconds"]``).
     """
-    import time
-
     import arviz as az
 
-    key = hashlib.sha256((_code_digest(analysis_file) + repr(sorted(config.items()))).encode()).hexdigest()[:20]
-    path = Path(cache) / f"{label}-{key}.nc"
-    if path.exists():
-        print(f"  cached: {label} (code and settings unchanged; {path.name})", flush=True)
-        return az.from_netcdf(path)
-    start = time.perf_counter()
-    idata = compute()
-    idata.attrs["compute_seconds"] = time.perf_counter() - start
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".tmp{os.getpid()}")
-    idata.to_netcdf(str(temporary))
-    os.replace(temporary, path)
-    return idata
+    def describe(idata, seconds):
+        idata.attrs["compute_seconds"] = seconds
+
+    return _cached(cache, label, config, compute, analysis_file, suffix=".nc", describe=describe,
+                   save=lambda idata, path: idata.to_netcdf(str(path)), load=lambda path: az.from_netcdf(path))
+
+
+def _flatten(tree, path=()):
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            if not isinstance(key, str):
+                raise TypeError(f"cached_arrays: keys must be strings, got {key!r} at {path}")
+            yield from _flatten(value, (*path, key))
+    else:
+        yield path, np.asarray(tree)
+
+
+def _unflatten(leaves):
+    tree = {}
+    for path, value in leaves:
+        node = tree
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value.item() if value.ndim == 0 else value
+    return tree
+
+
+def cached_arrays(cache, label, config, compute, analysis_file):
+    """``compute()`` -> a nested dict of arrays and numbers (string keys), cached as netCDF like :func:`cached_idata`.
+
+    For analyses whose many fits are summarized by arrays (ranks, diagnostics) rather than one InferenceData.
+    Each leaf becomes a variable of an ``xarray.Dataset`` with its key path in its attributes; scalars come back as
+    Python numbers, arrays as numpy arrays of the same dtype. The original wall time is under ``"compute_seconds"``.
+    """
+    import xarray as xr
+
+    def save(tree, path):
+        variables = {}
+        for i, (keys, value) in enumerate(_flatten(tree)):
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"cached_arrays: {'/'.join(keys)} is not numeric ({value.dtype})")
+            dims = [f"v{i}_{axis}" for axis in range(value.ndim)]
+            variables[f"v{i}"] = xr.Variable(dims, value, attrs={"path": json.dumps(list(keys))})
+        xr.Dataset(variables).to_netcdf(path)
+
+    def load(path):
+        with xr.open_dataset(path) as dataset:
+            return _unflatten((tuple(json.loads(v.attrs["path"])), v.values) for v in dataset.data_vars.values())
+
+    def describe(tree, seconds):
+        tree["compute_seconds"] = seconds
+
+    return _cached(cache, label, config, compute, analysis_file, suffix=".nc", describe=describe, save=save, load=load)
 
 
 def provenance(args):

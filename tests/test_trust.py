@@ -139,3 +139,24 @@ def test_cached_idata_skips_unchanged_work_and_says_so(tmp_path, capsys):
     assert second.attrs["compute_seconds"] >= 0
     report.cached_idata(tmp_path, "demo", {"seed": 2}, compute, __file__)  # other settings: computed again
     assert len(calls) == 2
+
+
+def test_cached_arrays_round_trip_nested_results(tmp_path, capsys):
+    calls = []
+    tree = {"ranks": {"MAP plug-in": {"w[1]": np.array([0, 99, 3])}}, "ok": np.array([True, False]),
+            "sd": np.linspace(0.1, 0.2, 4).reshape(2, 2), "fits": 7, "sigma": 0.25, "empty": np.array([], dtype=int)}
+
+    def compute():
+        calls.append(1)
+        return {key: value for key, value in tree.items()}
+
+    report.cached_arrays(tmp_path, "demo", {"seed": 1}, compute, __file__)
+    loaded = report.cached_arrays(tmp_path, "demo", {"seed": 1}, compute, __file__)
+    assert len(calls) == 1 and "cached: demo" in capsys.readouterr().out
+    np.testing.assert_array_equal(loaded["ranks"]["MAP plug-in"]["w[1]"], [0, 99, 3])
+    assert loaded["ok"].dtype == bool and loaded["ranks"]["MAP plug-in"]["w[1]"].dtype.kind == "i"
+    np.testing.assert_array_equal(loaded["sd"], tree["sd"])  # netCDF keeps float64 bit for bit
+    assert loaded["fits"] == 7 and loaded["sigma"] == 0.25 and loaded["empty"].dtype.kind == "i"
+    assert loaded["compute_seconds"] >= 0
+    with pytest.raises(TypeError, match="not numeric"):
+        report.cached_arrays(tmp_path, "text", {}, lambda: {"name": np.array(["a"])}, __file__)
