@@ -222,16 +222,18 @@ def fit_laplace(model, *, draws=1000, random_seed=None):
     return _posterior_idata(model, internal, sigma)
 
 
-def fit_advi(model, *, n=10_000, draws=1000, random_seed=None, progressbar=False):
+def fit_advi(model, *, n=10_000, draws=1000, random_seed=None, progressbar=False, start=None):
     """Mean-field ADVI (``pm.fit(method="advi")``, Kucukelbir et al. 2017), ``n`` iterations, then ``draws`` draws.
 
-    The variational means start at the MAP of :func:`fit_map` for the builders' models (the stochastic
-    optimizer's small steps would otherwise spend most iterations travelling there).
+    The variational means start at ``start`` (a dict of value-variable values) when given, else at the MAP of
+    :func:`fit_map` for the builders' models (the stochastic optimizer's small steps would otherwise spend most
+    iterations travelling there), else at ``model.initial_point()``.
     """
     _check_model(model)
     n, draws = _check_draws(n, "n"), _check_draws(draws, "draws")
     seeds = np.random.default_rng(random_seed).integers(2**31, size=2)
-    start = _value_point(model, fit_map(model)) if spec_of(model) is not None else None
+    if start is None and spec_of(model) is not None:
+        start = _value_point(model, fit_map(model))
     approximation = pm.fit(n=n, method="advi", model=model, start=start, random_seed=int(seeds[0]),
                            progressbar=progressbar)
     idata = approximation.sample(draws, random_seed=int(seeds[1]))
