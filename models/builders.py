@@ -5,11 +5,16 @@ The generative story of every model here:
 .. math::
 
     w &\sim p(w) \quad\text{(the prior: Flat, Normal, Laplace)} \\
-    \sigma &\sim p(\sigma) \quad\text{(when learned: HalfFlat, HalfNormal, HalfCauchy)} \\
-    t_n &\sim \mathcal N\big(y(x_n \mid w), \sigma^2\big), \qquad y(x \mid w) = \Phi(x)\, w
+    \theta &\sim p(\theta) \quad\text{(the likelihood's own parameters when learned: }\sigma\text{, a scale, } v\text{)} \\
+    t_n &\sim \text{likelihood}\big(y(x_n \mid w), \theta\big), \qquad y(x \mid w) = \Phi(x)\, w
 
-Model variables: ``w`` (dims ``feature``, in the basis' own coordinates), ``sigma`` (when learned),
-observed ``t`` (dims ``obs_id``), data ``x`` and ``t_obs`` in ``pm.Data``.
+with the seed's case, the Gaussian :math:`t_n \sim \mathcal N(y(x_n \mid w), \sigma^2)`, as the default and
+the other likelihoods of :mod:`models.likelihoods` (Laplace, StudentT, Bernoulli, Categorical, Poisson) through
+their link: ``y`` is the mean, the logit, the K - 1 free logits or the log of the mean.
+
+Model variables: ``w`` (dims ``feature``, in the basis' own coordinates; ``feature, class`` for Categorical),
+the likelihood's variables (``sigma``, ``scale``, ``v``), observed ``t`` (dims ``obs_id``), data ``x`` and
+``t_obs`` in ``pm.Data``.
 
 The sampler works in well-conditioned internal coordinates ``w_internal`` (Legendre / centred
 features, then the QR factor of that design stacked with the prior's precision, which whitens the
@@ -27,7 +32,7 @@ from scipy.linalg import solve_triangular
 
 from ._checks import as_data
 from .basis import GaussianBasis, LinearBasis, PolynomialBasis
-from .likelihoods import LIKELIHOODS, Gaussian
+from .likelihoods import LIKELIHOODS, Bernoulli, Categorical, Gaussian, Poisson
 from .priors import SIGMA_PRIORS, W_PRIORS, Flat
 
 BASES = (LinearBasis, PolynomialBasis, GaussianBasis)
@@ -71,17 +76,56 @@ def _dependent_features(z, names):
     return [name for name, d in zip(names, diagonal) if d <= p * np.finfo(float).eps]
 
 
-def _nominal_sigma(likelihood, z, t, rank_deficient):
-    """The noise sd used to whiten the internal coordinates: the fixed sigma, else the least-squares residual sd."""
-    if getattr(likelihood, "sigma", None) is not None:
-        return likelihood.sigma
+def _separable(z, t, n_classes):
+    """Whether labels ``t`` are completely separated by the columns of z: then the likelihood has no maximum.
+
+    Linear program (feasibility): some W with z_n (w_{t_n} - w_k) >= 1 for every n and every other class k.
+    """
+    from scipy.optimize import linprog
+
     n, p = z.shape
-    if not rank_deficient and n > p:
-        coefficients = np.linalg.lstsq(z, t, rcond=None)[0]
-        residual_sd = float(np.sqrt(np.sum((t - z @ coefficients) ** 2) / (n - p)))
-        if residual_sd > 0:
-            return residual_sd
-    return float(np.std(t)) or 1.0
+    rows = []
+    for k in range(n_classes):
+        others = t != k
+        if not others.any():
+            continue
+        block = np.zeros((int(others.sum()), p * n_classes))
+        block[:, k * p:(k + 1) * p] = -z[others]  # -z_n w_k
+        for c in range(n_classes):
+            mine = t[others] == c
+            block[mine, c * p:(c + 1) * p] += z[others][mine]  # + z_n w_{t_n}
+        rows.append(block)
+    a_ub = -np.vstack(rows)
+    result = linprog(np.zeros(p * n_classes), A_ub=a_ub, b_ub=-np.ones(len(a_ub)), bounds=(None, None),
+                     method="highs")
+    return result.status == 0
+
+
+def _check_flat_prior_has_a_maximum(likelihood, z, t, names):
+    """Under a flat prior on w, refuse data for which the likelihood has no maximum (an improper posterior)."""
+    n, p = z.shape
+    if getattr(likelihood, "learns_scale", False) and not getattr(likelihood, "heteroscedastic", False) and n <= p:
+        name = likelihood.scale_name
+        raise ValueError(
+            f"N = {n} observations for p = {p} weights under a flat prior with a learned {name}: "
+            f"the features fit t exactly, {name} -> 0 and the posterior is improper; put a proper prior on w "
+            f"(priors.Normal), fix {name}, or use fewer features"
+        )
+    if isinstance(likelihood, (Bernoulli, Categorical)):
+        n_classes = 2 if isinstance(likelihood, Bernoulli) else likelihood.n_classes
+        missing = sorted(set(range(n_classes)) - set(t.astype(int).tolist()))
+        if missing:
+            raise ValueError(f"class(es) {missing} never occur in t: under a flat prior on w their logits go to "
+                             "-infinity and the posterior is improper; put a proper prior (priors.Normal) on w")
+        if _separable(z, t.astype(int), n_classes):
+            raise ValueError(
+                f"the classes in t are separated by the features {names}: the likelihood grows without bound "
+                "as |w| -> infinity, so under a flat prior there is no MAP and the posterior is improper; "
+                "put a proper prior (priors.Normal) on w or use fewer features"
+            )
+    if isinstance(likelihood, Poisson) and not np.any(t > 0):
+        raise ValueError("every count in t is 0: under a flat prior the log-mean goes to -infinity; "
+                         "put a proper prior (priors.Normal) on w")
 
 
 def _check_parts(likelihood, basis, prior):
@@ -107,8 +151,8 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
         Inputs. Column names of a DataFrame become feature names.
     t : array of shape (N,)
         Targets.
-    likelihood : models.likelihoods.Gaussian
-        The noise model, i.e. the loss.
+    likelihood : models.likelihoods.Gaussian, Laplace, StudentT, Bernoulli, Categorical or Poisson
+        The noise model, i.e. the loss. Targets must be in its support (0/1 labels, class labels, counts).
     basis : LinearBasis, PolynomialBasis or GaussianBasis, default ``LinearBasis()``
     prior : Flat, Normal or Laplace, default ``Flat()``
         Prior on ``w``, i.e. the regularizer.
@@ -116,7 +160,8 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
     Returns
     -------
     pm.Model
-        With ``w`` (dims ``feature``), ``sigma`` when learned, observed ``t`` (dims ``obs_id``).
+        With ``w`` (dims ``feature``; ``feature, class`` for Categorical), the likelihood's learned parameters
+        (``sigma``, ``scale``, or ``v`` and ``sigma`` (obs_id) for sigma(x)), observed ``t`` (dims ``obs_id``).
     """
     basis = LinearBasis() if basis is None else basis
     prior = Flat() if prior is None else prior
@@ -140,13 +185,9 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
             f"them on these x (N = {len(t)}, p = {len(names)}), so under a flat prior the posterior is improper; "
             "drop them, use fewer features, or put a proper prior (priors.Normal, priors.Laplace) on w"
         )
-    if isinstance(prior, Flat) and getattr(likelihood, "learns_sigma", False) and len(t) <= len(names):
-        raise ValueError(
-            f"N = {len(t)} observations for p = {len(names)} weights under a flat prior with a learned sigma: "
-            "the features fit t exactly, sigma -> 0 and the posterior is improper; put a proper prior on w "
-            "(priors.Normal), fix sigma, or use fewer features"
-        )
-    sigma0 = _nominal_sigma(likelihood, z, t, dependent)
+    if isinstance(prior, Flat):
+        _check_flat_prior_has_a_maximum(likelihood, z, t, names)
+    sigma0 = likelihood.whitening_scale(z, t)
     stacked = z / sigma0
     if not isinstance(prior, Flat):
         prior_sd = np.broadcast_to(prior.sd, (len(names),))
@@ -155,19 +196,23 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
     to_w = conditioned.T @ r_inverse
 
     coords = {"feature": names, "feature_internal": np.arange(len(names)), "obs_id": np.arange(len(t))}
+    w_dims, internal_dims = ("feature",), ("feature_internal",)
+    if likelihood.n_outputs > 1:  # Categorical: one column of w per non-reference class
+        coords["class"] = np.arange(1, likelihood.n_outputs + 1)
+        w_dims, internal_dims = ("feature", "class"), ("feature_internal", "class")
     x_dims = ("obs_id",) if x.ndim == 1 else ("obs_id", "input")
     if x.ndim == 2:
         coords["input"] = columns or [f"x{j}" for j in range(x.shape[1])]
     with pm.Model(coords=coords) as model:
         x_data = pm.Data("x", x, dims=x_dims)
-        t_data = pm.Data("t_obs", t, dims="obs_id")
-        w_internal = pm.Flat("w_internal", dims="feature_internal")
-        w = pm.Deterministic("w", pt.dot(to_w, w_internal), dims="feature")
-        prior_logp = prior.logp(w)
+        t_data = pm.Data("t_obs", likelihood.data(t), dims="obs_id")
+        w_internal = pm.Flat("w_internal", dims=internal_dims)
+        w = pm.Deterministic("w", pt.dot(to_w, w_internal), dims=w_dims)
+        prior_logp = prior.logp(w if w.ndim == 1 else w.T)  # per-feature scales broadcast along the last axis
         if prior_logp is not None:
             pm.Potential("w_prior", prior_logp)
         mu = pt.dot(conditioned.transform(x_data, pt), pt.dot(r_inverse, w_internal))
-        likelihood.observe(mu, t_data)
+        likelihood.observe(mu, t_data, x_data=x_data, x=x)
     model.regression_spec = RegressionSpec(
         basis, likelihood, prior, RegressionSpec.variable_names(model), conditioned, r_inverse, to_w
     )

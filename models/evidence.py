@@ -14,6 +14,7 @@ import numpy as np
 from ._checks import as_data
 from .basis import LinearBasis
 from .builders import spec_of
+from .likelihoods import Gaussian
 from .priors import Normal
 
 
@@ -26,7 +27,7 @@ def log_evidence(model):
     spec = spec_of(model)
     if spec is None:
         raise ValueError("log_evidence needs a model made (and not edited since) by models.regression / gaussian_regression")
-    if getattr(spec.likelihood, "learns_sigma", True):
+    if not isinstance(spec.likelihood, Gaussian) or spec.likelihood.sigma is None:
         raise ValueError("log_evidence is closed-form for a known sigma only: fix sigma (gaussian_regression(..., sigma=...))")
     if not isinstance(spec.prior, Normal):
         raise ValueError(f"log_evidence needs a proper Normal prior on w; with {spec.prior!r} the evidence is "

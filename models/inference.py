@@ -12,6 +12,15 @@ raw design is not:
 - learned ``sigma``: :math:`\sigma` maximizing :math:`-N\log\sigma - \mathrm{SSE}/(2\sigma^2) + \log p(\sigma)`,
   alternating with the ``w`` step when the two are coupled (any prior on ``w`` but a flat one).
 
+The other likelihoods (:mod:`models.likelihoods`):
+
+- Laplace (the MAE) with a flat or Laplace prior on ``w``: a linear program (HiGHS), then the exact vertex
+  (the square system of the residuals and prior terms that are zero there); a learned scale ``b`` maximizes
+  :math:`-N\log b - \mathrm{SAE}/b + \log p(b)` (:math:`\hat b = \mathrm{SAE}/N` under ``HalfFlat``);
+- StudentT, Bernoulli, Categorical, Poisson, and the Gaussian with :math:`\sigma(x)`: Newton's method with the
+  exact Hessian of the compiled log density (trust region, then full Newton steps to machine precision),
+  started at least squares for the identity links and at ``w = 0`` for the others.
+
 A model the builders did not make (or one edited after building) gets a generic quasi-Newton
 optimization of its compiled log density instead.
 """
@@ -26,7 +35,9 @@ from scipy.optimize import minimize
 from ._checks import as_data, positive_scalar
 from .basis import LinearBasis
 from .builders import spec_of
-from .priors import Flat, Laplace, Normal
+from .likelihoods import Gaussian
+from .likelihoods import Laplace as LaplaceLikelihood
+from .priors import Flat, HalfFlat, Jeffreys, Laplace, Normal
 
 
 def _lstsq(a_matrix, b):
@@ -121,7 +132,12 @@ def fit_map(model, *, start=None):
     if spec is None:
         return _fit_map_generic(model, start)
     if start is not None:
-        raise ValueError("start is for models optimized generically; a builder's Gaussian model has an exact MAP rule")
+        raise ValueError("start is for models optimized generically; a builder's model has its own MAP rule")
+    likelihood = spec.likelihood
+    if isinstance(likelihood, LaplaceLikelihood) and isinstance(spec.prior, (Flat, Laplace)):
+        return _fit_map_least_absolute(model, spec)
+    if not isinstance(likelihood, Gaussian) or likelihood.heteroscedastic:
+        return _fit_map_newton(model, spec)
     x, t = _model_data(model)
     n = len(t)
     conditioned = spec.basis.conditioned(x)
@@ -161,6 +177,8 @@ def log_likelihood_at(model, w, sigma=None):
     spec = getattr(model, "regression_spec", None)
     if spec is None:
         raise ValueError("log_likelihood_at needs a model made by models.regression / gaussian_regression")
+    if not isinstance(spec.likelihood, Gaussian) or spec.likelihood.heteroscedastic:
+        raise ValueError(f"log_likelihood_at is for Gaussian models with one sigma, not {spec.likelihood!r}")
     w = np.asarray(w, dtype=float)
     p = spec.to_w.shape[0]
     if w.shape[-1:] != (p,) or w.ndim > 2:
@@ -219,3 +237,187 @@ def _fit_map_generic(model, start=None):
     )
     names = [v.name for v in model.unobserved_value_vars]
     return {name: np.asarray(value) for name, value in zip(names, values) if not name.endswith(("_log__", "_interval__"))}
+
+
+def _values_at(model, point):
+    """Every free variable and deterministic of ``model`` at a point of its value variables (numpy values)."""
+    value_vars = model.value_vars
+    values = model.compile_fn(model.unobserved_value_vars, inputs=value_vars, on_unused_input="ignore",
+                              point_fn=False)(*(point[v.name] for v in value_vars))
+    names = [v.name for v in model.unobserved_value_vars]
+    return {name: np.asarray(value) for name, value in zip(names, values)
+            if not name.endswith(("_log__", "_interval__")) and name not in ("w_internal", "v_internal")}
+
+
+def _identity_link_start(model, spec):
+    """Least squares for w_internal, and the residuals' scale for the likelihood's own parameters."""
+    x, t = _model_data(model)
+    design = spec.internal_design(x)
+    a = np.linalg.lstsq(design, t, rcond=None)[0]
+    residual = t - design @ a
+    scale = float(np.sqrt(np.mean(residual**2))) or 1.0
+    start = {"w_internal": a}
+    likelihood = spec.likelihood
+    if getattr(likelihood, "heteroscedastic", False):
+        psi = likelihood.sigma_basis.conditioned(x).transform(x, np)
+        # E log|e| = log sigma - 0.635 for Gaussian e: least squares of log|r| + 0.635 on psi
+        start["v_internal"] = np.linalg.lstsq(psi, np.log(np.abs(residual) + 1e-3 * scale) + 0.635, rcond=None)[0]
+    elif likelihood.learns_scale:
+        start[f"{likelihood.scale_name}_log__"] = np.log(scale)
+    return start
+
+
+def _newton_functions(model, start):
+    """(value_and_gradient(flat) -> (-logp, -gradient), x0, unravel) for the log density without Jacobians."""
+    import pytensor
+    from pymc.pytensorf import join_nonshared_inputs
+
+    value_vars = model.value_vars
+    logp = model.logp(jacobian=False)  # the mode in the model's own variables (sigma, not log sigma)
+    [logp_flat], flat = join_nonshared_inputs(start, [logp], value_vars)
+    gradient = pytensor.gradient.grad(logp_flat, flat)
+    function = pytensor.function([flat], [-logp_flat, -gradient])
+    sizes = [int(np.size(start[v.name])) for v in value_vars]
+    shapes = [np.shape(start[v.name]) for v in value_vars]
+
+    def unravel(vector):
+        pieces = np.split(vector, np.cumsum(sizes)[:-1])
+        return {v.name: piece.reshape(shape) for v, piece, shape in zip(value_vars, pieces, shapes)}
+
+    x0 = np.concatenate([np.ravel(start[v.name]) for v in value_vars]).astype(float)
+    return function, x0, unravel
+
+
+def _hessian(gradient, theta):
+    """Central differences of the exact gradient (relative error ~1e-10): enough for Newton steps, whose fixed
+    point is where the exact gradient vanishes, so the optimum itself is not approximated."""
+    hessian = np.empty((len(theta), len(theta)))
+    for j in range(len(theta)):
+        h = 1e-5 * (1 + abs(theta[j]))
+        step = np.zeros_like(theta)
+        step[j] = h
+        hessian[:, j] = (gradient(theta + step) - gradient(theta - step)) / (2 * h)
+    return (hessian + hessian.T) / 2
+
+
+def _fit_map_newton(model, spec):
+    """Newton's method on the model's log density (without Jacobians): exact gradient, differenced Hessian."""
+    start = model.initial_point()
+    start = {name: np.zeros_like(value, dtype=float) for name, value in start.items()}
+    if spec.likelihood.link == "identity":
+        start.update(_identity_link_start(model, spec))
+    function, x0, unravel = _newton_functions(model, start)
+
+    def fun(v):
+        return float(function(v)[0])
+
+    def jac(v):
+        return np.asarray(function(v)[1], dtype=float)
+
+    def hess(v):
+        return _hessian(jac, v)
+
+    result = minimize(fun, x0, jac=jac, hess=hess, method="trust-exact", options={"gtol": 1e-9, "maxiter": 1000})
+    theta = result.x
+    value, gradient = fun(theta), jac(theta)
+    for _ in range(30):  # Newton steps to the point where the exact gradient vanishes, to machine precision
+        try:
+            step = np.linalg.solve(hess(theta), gradient)
+        except np.linalg.LinAlgError:
+            break
+        candidate = theta - step
+        new_value, new_gradient = fun(candidate), jac(candidate)
+        if not np.isfinite(new_value) or new_value > value + 1e-12 * abs(value):
+            break
+        theta, value, gradient = candidate, new_value, new_gradient
+        if np.max(np.abs(step)) <= 4 * np.finfo(float).eps * (1 + np.max(np.abs(theta))):
+            break
+    if not np.all(np.isfinite(theta)) or np.max(np.abs(gradient)) > 1e-6 * (1 + abs(float(value))):
+        raise ValueError(
+            f"fit_map: no maximum found for {spec.likelihood!r} (max |gradient| = {np.max(np.abs(gradient)):.3g} after "
+            f"{result.nit} iterations; |w_internal| up to {np.max(np.abs(theta)):.3g}). The likelihood may grow without "
+            "bound (separable classes, a zero count pattern): put a proper prior (priors.Normal) on w"
+        )
+    return _values_at(model, unravel(theta))
+
+
+def _least_absolute_deviations(design, t, to_w, prior, weight):
+    r"""``argmin_a sum_n |t_n - d_n a| * weight + sum_j |(T a)_j - loc_j| / s_j`` (Laplace prior) by linear program.
+
+    HiGHS finds an optimal vertex; the vertex is then solved exactly from the p zero terms (residuals or prior
+    terms) that define it, so the answer does not carry the LP solver's feasibility tolerance.
+    """
+    from scipy.optimize import linprog
+
+    n, p = design.shape
+    rows, targets, costs = [design * weight], [t * weight], [np.ones(n)]
+    if isinstance(prior, Laplace):
+        scale = np.broadcast_to(prior.scale, (p,))
+        rows.append(to_w / scale[:, None])
+        targets.append(np.broadcast_to(prior.loc, (p,)) / scale)
+        costs.append(np.ones(p))
+    a_rows, b, cost = np.vstack(rows), np.concatenate(targets), np.concatenate(costs)
+    m = len(b)
+    # variables: a (free), u >= 0, v >= 0 with A a + u - v = b; minimize sum(u + v)
+    a_eq = np.hstack([a_rows, np.eye(m), -np.eye(m)])
+    c = np.concatenate([np.zeros(p), cost, cost])
+    bounds = [(None, None)] * p + [(0, None)] * (2 * m)
+    result = linprog(c, A_eq=a_eq, b_eq=b, bounds=bounds, method="highs")
+    if result.status != 0:
+        raise ValueError(f"fit_map: the least-absolute-deviations linear program failed: {result.message}")
+    a = result.x[:p]
+    # the vertex: the p terms closest to zero, if they determine a (a square, well-conditioned system)
+    active = np.argsort(np.abs(b - a_rows @ a) / (np.abs(b) + np.linalg.norm(a_rows, axis=1) * np.abs(a).max() + 1e-300))[:p]
+    square = a_rows[active]
+    if np.linalg.cond(square) < 1e10:
+        vertex = np.linalg.solve(square, b[active])
+        if np.sum(np.abs(b - a_rows @ vertex)) <= np.sum(np.abs(b - a_rows @ a)) * (1 + 1e-9):
+            a = vertex
+    return a
+
+
+def _fit_map_least_absolute(model, spec):
+    """MAP of a Laplace likelihood (the MAE) with a flat or Laplace prior on w: LP, alternating with the scale."""
+    x, t = _model_data(model)
+    design = spec.internal_design(x)
+    likelihood, prior = spec.likelihood, spec.prior
+    n = len(t)
+
+    def w_step(b):
+        a = _least_absolute_deviations(design, t, spec.to_w, prior, 1.0 / b)
+        return a, float(np.sum(np.abs(t - design @ a)))
+
+    if not likelihood.learns_scale:
+        a, _ = w_step(likelihood.scale)
+        return {"w": spec.to_w @ a}
+    b = 1.0
+    a, sae = w_step(b)
+    for _ in range(1000):
+        if sae <= 0:
+            raise ValueError("the data are fitted exactly (sum of absolute residuals 0): no MAP for the scale; "
+                             "fix scale or use fewer features")
+        new_b = _laplace_scale_mode(model, likelihood.scale_prior, n, sae, a)
+        converged = abs(new_b - b) <= 4 * np.finfo(float).eps * new_b or isinstance(prior, Flat)
+        b = new_b
+        if converged:
+            break
+        a, sae = w_step(b)
+    return {"w": spec.to_w @ a, "scale": np.float64(b)}
+
+
+def _laplace_scale_mode(model, scale_prior, n, sae, a):
+    r"""The ``b`` maximizing :math:`-N\log b - \mathrm{SAE}/b + \log p(b)` (in ``b`` itself)."""
+    if isinstance(scale_prior, HalfFlat):
+        return sae / n
+    if isinstance(scale_prior, Jeffreys):
+        return sae / (n + 1)
+    from scipy.optimize import minimize_scalar
+
+    logp = model.compile_logp(jacobian=False)
+    guess = np.log(sae / n)
+
+    def negative(log_b):
+        return -float(logp({"w_internal": a, "scale_log__": np.array(log_b)}))
+
+    result = minimize_scalar(negative, bracket=(guess - 1, guess + 1), tol=1e-12)
+    return float(np.exp(result.x))

@@ -26,6 +26,7 @@ from scipy.linalg import solve_triangular
 from ._checks import as_real_array
 from .builders import spec_of
 from .inference import fit_map
+from .likelihoods import Gaussian
 from .priors import Flat, HalfFlat, Jeffreys, Normal
 
 
@@ -99,8 +100,8 @@ def _conjugate_parts(model):
         raise ValueError("the exact posterior needs a model made (and not edited since) by models.regression / "
                          "gaussian_regression")
     likelihood, prior = spec.likelihood, spec.prior
-    if not hasattr(likelihood, "learns_sigma"):
-        raise ValueError(f"the {type(likelihood).__name__} likelihood has no conjugate posterior")
+    if not isinstance(likelihood, Gaussian) or likelihood.heteroscedastic:
+        raise ValueError(f"the {likelihood!r} likelihood has no conjugate posterior (use sample_posterior)")
     x, t = model["x"].get_value(), model["t_obs"].get_value()
     design = spec.internal_design(x)
     if not likelihood.learns_sigma:
@@ -166,11 +167,16 @@ def exact_posterior(model, *, draws=1000, random_seed=None, log_likelihood=True)
 
 
 def _value_point(model, map_point):
-    """The MAP as a point of the model's value variables (w_internal, sigma_log__)."""
+    """The MAP as a point of the model's value variables (w_internal, and sigma_log__, scale_log__, v_internal)."""
     spec = spec_of(model)
+    value_names = {v.name for v in model.value_vars}
     point = {"w_internal": np.linalg.solve(spec.to_w, map_point["w"])}
-    if "sigma" in map_point:
-        point["sigma_log__"] = np.log(map_point["sigma"])
+    for name in ("sigma", "scale"):
+        if f"{name}_log__" in value_names:
+            point[f"{name}_log__"] = np.log(map_point[name])
+    if "v_internal" in value_names:
+        conditioned = spec.likelihood.sigma_basis.conditioned(model["x"].get_value())
+        point["v_internal"] = np.linalg.solve(conditioned.T, map_point["v"])
     return point
 
 
@@ -241,10 +247,13 @@ def fit_advi(model, *, n=10_000, draws=1000, random_seed=None, progressbar=False
 
 
 def predict(model, idata, x_new, *, random_seed=None):
-    r"""Posterior predictive at new inputs: ``t`` and the mean ``mu`` = y(x_new | w) per posterior draw.
+    r"""Posterior predictive at new inputs: ``t`` and ``mu`` = y(x_new | w) per posterior draw.
 
-    Works on a clone of ``model`` (``pm.set_data`` on the clone; the model itself is not changed) and returns an
-    ``az.InferenceData`` whose ``predictions`` group holds ``t`` and ``mu`` (dims ``obs_id`` over x_new). For a
+    ``mu`` is the linear predictor: the mean for the identity links, the logit(s) or log-mean for the others
+    (dims ``obs_id``, plus ``class`` for Categorical). Works on a clone of ``model`` (``pm.set_data`` on the
+    clone; the model itself is not changed) and returns an ``az.InferenceData`` whose ``predictions`` group
+    holds ``t`` and ``mu`` (dims ``obs_id`` over x_new); the other deterministics that depend on x (sigma(x))
+    are recomputed at x_new. For a
     known sigma and a conjugate prior, the variance of ``t`` is :math:`\sigma^2 + \phi(x)^\top S_N \phi(x)` (PRML eq. 3.59).
     """
     _check_model(model)
@@ -259,14 +268,16 @@ def predict(model, idata, x_new, *, random_seed=None):
         raise ValueError(f"x_new must have {x_old.shape[1]} columns like x, got {x_new.shape[1]}")
     clone = clone_model(model)
     m = len(x_new)
-    pm.set_data({"x": x_new, "t_obs": np.zeros(m)}, model=clone, coords={"obs_id": np.arange(m)})
+    t_dtype = model["t_obs"].get_value().dtype  # integer labels and counts stay integers
+    pm.set_data({"x": x_new, "t_obs": np.zeros(m, dtype=t_dtype)}, model=clone, coords={"obs_id": np.arange(m)})
     with warnings.catch_warnings():
         # PyMC warns that Potentials are ignored when sampling forward. Ours is the prior on w, already in the
         # posterior draws; t given w does not involve it, so the predictive draws are exact.
         warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
         predictions = pm.sample_posterior_predictive(idata, model=clone, var_names=["t"], predictions=True,
                                                      random_seed=random_seed, progressbar=False)
-    internal = idata.posterior["w_internal"].values
-    mu = internal @ spec.internal_design(x_new).T
-    predictions.predictions["mu"] = (("chain", "draw", "obs_id"), mu)
+    internal = idata.posterior["w_internal"].values  # (chain, draw, p), or (chain, draw, p, K - 1) for Categorical
+    mu = np.einsum("np,cdp...->cdn...", spec.internal_design(x_new), internal)
+    dims = ("chain", "draw", "obs_id") + (("class",) if mu.ndim == 4 else ())
+    predictions.predictions["mu"] = (dims, mu)
     return predictions
