@@ -21,8 +21,8 @@ import numpy as np
 
 matplotlib.use("Agg")
 
-ANALYSES = ("mse_is_gaussian_mle", "learned_sigma", "priors_are_regularizers", "map_vs_posterior", "model_selection",
-            "predictive", "calibration")
+ANALYSES = ("mse_is_gaussian_mle", "learned_sigma", "priors_are_regularizers", "loss_likelihood_table",
+            "map_vs_posterior", "model_selection", "predictive", "calibration")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
 
 
