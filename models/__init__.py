@@ -7,6 +7,7 @@ The public names, a contract the analyses, notebooks and later work rely on::
     from models import log_evidence, empirical_bayes, convergence
     from models import LinearBasis, PolynomialBasis, GaussianBasis
     from models import priors, likelihoods
+    from models import mlp_regression, mlp_initial_point, mlp_forward, mlp_predictive
 """
 
 from . import likelihoods, priors
@@ -16,6 +17,7 @@ from .inference import fit_map, least_squares, log_likelihood_at
 from .diagnostics import convergence
 from .evidence import empirical_bayes, log_evidence
 from .likelihoods import gaussian_nll, mse
+from .mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
 from .posterior import exact_posterior, fit_advi, fit_laplace, predict, sample_posterior
 
 __all__ = [
@@ -36,6 +38,10 @@ __all__ = [
     "least_squares",
     "log_likelihood_at",
     "likelihoods",
+    "mlp_forward",
+    "mlp_initial_point",
+    "mlp_predictive",
+    "mlp_regression",
     "mse",
     "priors",
     "regression",

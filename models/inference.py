@@ -197,7 +197,9 @@ def log_likelihood_at(model, w, sigma=None):
 
 
 def _fit_map_generic(model, start=None):
-    """L-BFGS on the model's joint log density (transformed space), then values back in the model's variables."""
+    """L-BFGS (then Newton steps) on the model's joint log density without the log-Jacobians of the transforms, so
+    the mode is in the model's own variables (sigma itself, as ``pm.find_MAP`` reports it); values are returned
+    in the model's variables."""
     from pymc.blocking import DictToArrayBijection, RaveledVars
 
     value_vars = model.value_vars
@@ -215,12 +217,11 @@ def _fit_map_generic(model, start=None):
             initial[name] = value
     start = initial
     x0 = DictToArrayBijection.map({v.name: start[v.name] for v in value_vars})
-    logp_dlogp = model.logp_dlogp_function(ravel_inputs=True)
-    logp_dlogp.set_extra_values({})
+    function, _, _ = _newton_functions(model, start)  # without log-Jacobians: the mode in sigma, not log sigma
 
     def objective(flat):
-        logp, dlogp = logp_dlogp(flat)
-        return -float(logp), -np.asarray(dlogp, dtype=float)
+        value, gradient = function(flat)
+        return float(value), np.asarray(gradient, dtype=float)
 
     result = minimize(objective, x0.data, jac=True, method="L-BFGS-B", options={"maxiter": 100_000, "ftol": 1e-15, "gtol": 1e-10})
     theta, value, gradient = result.x, float(result.fun), np.asarray(result.jac, dtype=float)

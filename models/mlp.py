@@ -134,7 +134,7 @@ def mlp_regression(x, t, *, hidden=(8,), activation="tanh", prior=None, sigma=No
 
     With the default flat prior and a fixed ``sigma`` the negative log posterior is
     :math:`\frac{N}{2\sigma^2}\mathrm{MSE}(w)` + const, so the MAP is the MSE-trained network.
-    With ``prior=priors.Normal(scale, loc)`` on every weight and bias the MAP minimizes
+    With ``prior=priors.Normal(scale, loc)`` on every weight and bias (and a fixed ``sigma``) the MAP minimizes
 
     .. math::
 

@@ -174,3 +174,17 @@ def test_exactly_fitted_data_with_learned_sigma_has_no_map():
     x = np.linspace(0, 1, 6)
     with pytest.raises(ValueError, match="SSE = 0"):
         fit_map(gaussian_regression(x, 2 * x + 1))  # noise-free line: the likelihood is unbounded as sigma -> 0
+
+
+def test_generic_map_of_an_edited_model_is_the_mode_in_sigma_itself(rng):
+    """An edited model goes through the generic optimizer, which must drop the log-Jacobian of sigma's log
+    transform as the exact rule does (sigma^2 = SSE/N, not SSE/(N-1))."""
+    x = rng.uniform(size=30)
+    t = np.sin(6 * x) + 0.2 * rng.normal(size=30)
+    model = gaussian_regression(x, t, basis=PolynomialBasis(3))
+    exact = fit_map(model)
+    with model:
+        pm.Potential("nothing", 0 * model["sigma"])  # an edit: the builder's spec no longer applies
+    generic = fit_map(model)
+    assert generic["sigma"] == pytest.approx(exact["sigma"], rel=1e-9)  # optimizer tolerance (Newton-polished)
+    np.testing.assert_allclose(generic["w"], exact["w"], rtol=1e-8, atol=1e-10)
