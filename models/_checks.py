@@ -85,3 +85,11 @@ def non_negative_int(value, name):
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
     return int(value)
+
+
+def as_new_inputs(x_new, x):
+    """New inputs ``x_new`` shaped like the training inputs ``x`` (same number of dimensions and columns)."""
+    x_new, _ = as_real_array(x_new, "x_new", ndim=(x.ndim,))
+    if x.ndim == 2 and x_new.shape[1] != x.shape[1]:
+        raise ValueError(f"x_new must have {x.shape[1]} columns like x, got {x_new.shape[1]}")
+    return x_new

@@ -326,25 +326,24 @@ def _fit_map_newton(model, spec):
         start.update(_identity_link_start(model, spec))
     function, x0, unravel = _newton_functions(model, start)
 
-    def fun(v):
-        return float(function(v)[0])
-
-    def jac(v):
-        return np.asarray(function(v)[1], dtype=float)
+    def value_and_gradient(v):  # one evaluation gives both
+        value, gradient = function(v)
+        return float(value), np.asarray(gradient, dtype=float)
 
     def hess(v):
-        return _hessian(jac, v)
+        return _hessian(lambda u: value_and_gradient(u)[1], v)
 
-    result = minimize(fun, x0, jac=jac, hess=hess, method="trust-exact", options={"gtol": 1e-9, "maxiter": 1000})
+    result = minimize(value_and_gradient, x0, jac=True, hess=hess, method="trust-exact",
+                      options={"gtol": 1e-9, "maxiter": 1000})
     theta = result.x
-    value, gradient = fun(theta), jac(theta)
+    value, gradient = value_and_gradient(theta)
     for _ in range(30):  # Newton steps to the point where the exact gradient vanishes, to machine precision
         try:
             step = np.linalg.solve(hess(theta), gradient)
         except np.linalg.LinAlgError:
             break
         candidate = theta - step
-        new_value, new_gradient = fun(candidate), jac(candidate)
+        new_value, new_gradient = value_and_gradient(candidate)
         if not np.isfinite(new_value) or new_value > value + 1e-12 * abs(value):
             break
         theta, value, gradient = candidate, new_value, new_gradient
@@ -408,13 +407,14 @@ def _fit_map_least_absolute(model, spec):
     if not likelihood.learns_scale:
         a, _ = w_step(likelihood.scale)
         return {"w": spec.to_w @ a}
+    scale_mode = _laplace_scale_mode(model, likelihood.scale_prior, n)
     b = 1.0
     a, sae = w_step(b)
     for _ in range(1000):
         if sae <= 0:
             raise ValueError("the data are fitted exactly (sum of absolute residuals 0): no MAP for the scale; "
                              "fix scale or use fewer features")
-        new_b = _laplace_scale_mode(model, likelihood.scale_prior, n, sae, a)
+        new_b = scale_mode(sae, a)
         converged = abs(new_b - b) <= 4 * np.finfo(float).eps * new_b or isinstance(prior, Flat)
         b = new_b
         if converged:
@@ -423,19 +423,24 @@ def _fit_map_least_absolute(model, spec):
     return {"w": spec.to_w @ a, "scale": np.float64(b)}
 
 
-def _laplace_scale_mode(model, scale_prior, n, sae, a):
-    r"""The ``b`` maximizing :math:`-N\log b - \mathrm{SAE}/b + \log p(b)` (in ``b`` itself)."""
+def _laplace_scale_mode(model, scale_prior, n):
+    r"""``mode(sae, a)``: the ``b`` maximizing :math:`-N\log b - \mathrm{SAE}/b + \log p(b)` (in ``b`` itself).
+
+    Closed form for ``HalfFlat`` (SAE/N) and ``Jeffreys`` (SAE/(N+1)); otherwise Brent's method on the model's
+    log density at ``w_internal = a``, compiled once for all calls.
+    """
     if isinstance(scale_prior, HalfFlat):
-        return sae / n
+        return lambda sae, a: sae / n
     if isinstance(scale_prior, Jeffreys):
-        return sae / (n + 1)
+        return lambda sae, a: sae / (n + 1)
     from scipy.optimize import minimize_scalar
 
     logp = model.compile_logp(jacobian=False)
-    guess = np.log(sae / n)
 
-    def negative(log_b):
-        return -float(logp({"w_internal": a, "scale_log__": np.array(log_b)}))
+    def mode(sae, a):
+        guess = np.log(sae / n)
+        result = minimize_scalar(lambda log_b: -float(logp({"w_internal": a, "scale_log__": np.array(log_b)})),
+                                 bracket=(guess - 1, guess + 1), tol=1e-12)
+        return float(np.exp(result.x))
 
-    result = minimize_scalar(negative, bracket=(guess - 1, guess + 1), tol=1e-12)
-    return float(np.exp(result.x))
+    return mode

@@ -34,7 +34,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from ._checks import as_data, as_real_array
+from ._checks import as_data, as_new_inputs
 from .likelihoods import Gaussian
 from .priors import SIGMA_PRIORS, Flat, Normal
 
@@ -342,10 +342,7 @@ def mlp_predictive(model, idata, x_new, *, random_seed=None):
     spec = _spec(model)
     if not isinstance(idata, az.InferenceData) or "posterior" not in idata.groups():
         raise TypeError("idata must be an az.InferenceData with a posterior group")
-    x_old = model["x"].get_value()
-    x_new, _ = as_real_array(x_new, "x_new", ndim=(x_old.ndim,))
-    if x_old.ndim == 2 and x_new.shape[1] != x_old.shape[1]:
-        raise ValueError(f"x_new must have {x_old.shape[1]} columns like x, got {x_new.shape[1]}")
+    x_new = as_new_inputs(x_new, model["x"].get_value())
     params = _posterior_params(spec, idata.posterior)
     mu = mlp_forward(params, x_new, activation=spec.activation, standardization=spec.standardization)
     if spec.likelihood.learns_sigma:

@@ -23,7 +23,7 @@ from pymc.blocking import DictToArrayBijection, RaveledVars
 from pymc.model.fgraph import clone_model
 from scipy.linalg import solve_triangular
 
-from ._checks import as_real_array
+from ._checks import as_new_inputs
 from .builders import spec_of
 from .inference import fit_map
 from .likelihoods import Gaussian
@@ -262,10 +262,7 @@ def predict(model, idata, x_new, *, random_seed=None):
         raise ValueError("predict needs a model made (and not edited since) by the builders")
     if not isinstance(idata, az.InferenceData) or "posterior" not in idata.groups():
         raise TypeError("idata must be an az.InferenceData with a posterior group")
-    x_old = model["x"].get_value()
-    x_new, _ = as_real_array(x_new, "x_new", ndim=(x_old.ndim,))
-    if x_old.ndim == 2 and x_new.shape[1] != x_old.shape[1]:
-        raise ValueError(f"x_new must have {x_old.shape[1]} columns like x, got {x_new.shape[1]}")
+    x_new = as_new_inputs(x_new, model["x"].get_value())
     clone = clone_model(model)
     m = len(x_new)
     t_dtype = model["t_obs"].get_value().dtype  # integer labels and counts stay integers
