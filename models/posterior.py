@@ -6,7 +6,7 @@ r"""From the MAP point to the full posterior: every rung returns an ``az.Inferen
   ``w`` and a flat or :math:`1/\sigma` prior on :math:`\sigma`, BDA3 section 14.2);
 - :func:`fit_laplace`: a Gaussian at the MAP with the exact Hessian of the model's log density in the
   unconstrained space (PRML section 4.4), mapped back;
-- :func:`fit_advi`: mean-field ADVI through ``pm.fit``;
+- :func:`fit_advi`: mean-field ADVI through ``pm.fit``, started at the MAP and its curvature;
 - :func:`predict`: the posterior predictive at new inputs through ``pm.set_data``.
 
 Every InferenceData has ``posterior`` (``w`` with dims ``feature``, ``sigma`` when learned, and the
@@ -27,6 +27,7 @@ from ._checks import as_new_inputs
 from .builders import spec_of
 from .inference import fit_map
 from .likelihoods import Gaussian
+from .likelihoods import Laplace as LaplaceLikelihood
 from .priors import Flat, HalfFlat, Jeffreys, Normal
 
 
@@ -180,31 +181,19 @@ def _value_point(model, map_point):
     return point
 
 
-def fit_laplace(model, *, draws=1000, random_seed=None):
-    r"""Laplace approximation: :math:`\mathcal N(\hat\theta, H^{-1})` in the unconstrained space (PRML eq. 4.134).
-
-    :math:`\theta = (w_{internal}, \log\sigma)`; :math:`\hat\theta` is the mode of the density of
-    :math:`\theta` itself (the model's log density *with* the log-Jacobian of :math:`\sigma = e^{\log\sigma}`,
-    reached by Newton steps from :func:`fit_map`; for a flat prior on ``sigma`` its :math:`\hat\sigma^2` is
-    SSE/(N-1), not the SSE/N of the MAP in ``sigma``), and :math:`H = -\nabla^2 \log p(\theta \mid t)` is the
-    exact Hessian there. Draws are mapped back (:math:`\sigma = e^{\log\sigma}`). For a known sigma and a Normal
-    or flat prior the posterior is Gaussian and this is exact. A Laplace prior has no curvature away from its
-    kink, so the Gaussian sees only the likelihood's curvature there (too wide for coefficients the prior holds at 0).
-    """
-    _check_model(model)
-    draws = _check_draws(draws, "draws")
-    if spec_of(model) is None:
-        raise ValueError("fit_laplace needs a model made (and not edited since) by the builders")
-    point = _value_point(model, fit_map(model))
+def _raveled(model, point):
+    """(theta, unravel): the value variables' point as one flat vector, and its inverse."""
     raveled = DictToArrayBijection.map({v.name: point[v.name] for v in model.value_vars})
     info = raveled.point_map_info
+    return raveled.data, lambda flat: DictToArrayBijection.rmap(RaveledVars(flat, info))
 
-    def unravel(flat):
-        return DictToArrayBijection.rmap(RaveledVars(flat, info))
 
+def _mode_of_theta(model, point):
+    """Newton steps from ``point`` to the mode of the density of the unconstrained theta (log-Jacobians included),
+    with the exact Hessian. Returns (theta, precision = -Hessian at the mode, unravel)."""
+    theta, unravel = _raveled(model, point)
     hessian_fn = model.compile_d2logp(vars=model.free_RVs, jacobian=True, negate_output=False)
-    theta = raveled.data
-    if "sigma_log__" in point:  # Newton steps to the mode in log sigma (w's prior is smooth or w moves little)
+    if any(model.rvs_to_transforms[rv] is not None for rv in model.free_RVs):  # the MAP in sigma is not this mode
         logp_fn = model.compile_logp(jacobian=True)
         dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True)
         for _ in range(100):
@@ -215,7 +204,50 @@ def fit_laplace(model, *, draws=1000, random_seed=None):
             theta = theta + step
             if np.max(np.abs(step)) <= 1e-10 * max(1.0, np.max(np.abs(theta))):
                 break
-    precision = -np.asarray(hessian_fn(unravel(theta)), dtype=float)  # positive definite at a mode
+    return theta, -np.asarray(hessian_fn(unravel(theta)), dtype=float), unravel
+
+
+def _idata_from_values(model, values):
+    """InferenceData from draws of the value variables, ``{name: (chain, draw, ...)}``: each is mapped back
+    through its transform (``sigma = exp(sigma_log__)``) and the deterministics (``w``, ``v``, sigma(x)) are
+    computed by the model itself."""
+    posterior = {}
+    for rv in model.free_RVs:
+        value = values[model.rvs_to_values[rv].name]
+        transform = model.rvs_to_transforms[rv]
+        posterior[rv.name] = value if transform is None else np.asarray(transform.backward(value).eval())
+    dims = {name: list(model.named_vars_to_dims[name]) for name in posterior if model.named_vars_to_dims.get(name)}
+    coords = {name: list(values) for name, values in model.coords.items()}
+    idata = az.from_dict(posterior=posterior, coords=coords, dims=dims)
+    deterministics = pm.compute_deterministics(idata.posterior, model=model, progressbar=False)
+    idata.posterior = idata.posterior.merge(deterministics)
+    return _finish(model, idata)
+
+
+def fit_laplace(model, *, draws=1000, random_seed=None):
+    r"""Laplace approximation: :math:`\mathcal N(\hat\theta, H^{-1})` in the unconstrained space (PRML eq. 4.134).
+
+    :math:`\theta` collects the model's value variables (``w_internal``; ``sigma_log__`` or ``scale_log__`` for a
+    learned scale; ``v_internal`` for sigma(x)). :math:`\hat\theta` is the mode of the density of :math:`\theta`
+    itself (the model's log density *with* the log-Jacobian of :math:`\sigma = e^{\log\sigma}`, reached by Newton
+    steps from :func:`fit_map`; for a flat prior on ``sigma`` its :math:`\hat\sigma^2` is SSE/(N-1), not the
+    SSE/N of the MAP in ``sigma``), and :math:`H = -\nabla^2 \log p(\theta \mid t)` is the exact Hessian there.
+    Draws are mapped back (:math:`\sigma = e^{\log\sigma}`, ``w = T w_internal``). For a known sigma and a Normal
+    or flat prior the posterior is Gaussian and this is exact; for the GLMs, :math:`H` at the MAP is
+    :math:`\Phi^\top \mathrm{diag}(\mathrm{Var}[t_n]) \Phi` plus the prior's precision (PRML eq. 4.97).
+    A Laplace prior has no curvature away from its kink, so the Gaussian sees only the likelihood's curvature
+    there (too wide for coefficients the prior holds at 0). The Laplace (MAE) likelihood has no curvature in
+    ``w`` at all, and is refused.
+    """
+    _check_model(model)
+    draws = _check_draws(draws, "draws")
+    spec = spec_of(model)
+    if spec is None:
+        raise ValueError("fit_laplace needs a model made (and not edited since) by the builders")
+    if isinstance(spec.likelihood, LaplaceLikelihood):
+        raise ValueError("fit_laplace: the Laplace (MAE) likelihood is piecewise linear in w, so its Hessian is "
+                         "zero and there is no Gaussian approximation; use sample_posterior")
+    theta, precision, unravel = _mode_of_theta(model, _value_point(model, fit_map(model)))
     try:
         cholesky = np.linalg.cholesky(precision)
     except np.linalg.LinAlgError as error:
@@ -223,27 +255,49 @@ def fit_laplace(model, *, draws=1000, random_seed=None):
     rng = np.random.default_rng(random_seed)
     noise = rng.standard_normal((draws, theta.size))
     samples = [unravel(row) for row in theta + solve_triangular(cholesky.T, noise.T).T]
-    internal = np.stack([s["w_internal"] for s in samples])[None]
-    sigma = np.exp(np.stack([s["sigma_log__"] for s in samples]))[None] if "sigma_log__" in point else None
-    return _posterior_idata(model, internal, sigma)
+    return _idata_from_values(model, {name: np.stack([s[name] for s in samples])[None] for name in samples[0]})
 
 
-def fit_advi(model, *, n=10_000, draws=1000, random_seed=None, progressbar=False, start=None):
-    """Mean-field ADVI (``pm.fit(method="advi")``, Kucukelbir et al. 2017), ``n`` iterations, then ``draws`` draws.
+def fit_advi(model, *, n=10_000, draws=1000, random_seed=None, progressbar=False, start=None, start_sigma=None,
+             **fit_kwargs):
+    r"""Mean-field ADVI (``pm.fit(method="advi")``, Kucukelbir et al. 2017), ``n`` iterations, then ``draws`` draws.
 
     The variational means start at ``start`` (a dict of value-variable values) when given, else at the MAP of
     :func:`fit_map` for the builders' models (the stochastic optimizer's small steps would otherwise spend most
     iterations travelling there), else at ``model.initial_point()``.
+
+    The variational sds start at ``start_sigma`` (a dict like ``start``) when given. Otherwise they start at the
+    mean-field optimum for a Gaussian with the curvature found at ``start``: :math:`1/\sqrt{H_{ii}}`, with
+    :math:`H` the Hessian of the negative log density (with log-Jacobians) there (PRML eq. 10.12: a factorized
+    Gaussian fitted by KL(q||p) takes the *diagonal of the precision*, not of the covariance). Where
+    :math:`H_{ii} \le 0` (``start`` is not at a mode) PyMC's default sd, log 2, is used. From PyMC's default
+    start everywhere, the sds shrink slowly under the default step size (thousands of iterations on a small
+    network). Other keyword arguments go to ``pm.fit`` (e.g. ``obj_optimizer=pm.adam(learning_rate=0.01)``).
     """
     _check_model(model)
     n, draws = _check_draws(n, "n"), _check_draws(draws, "draws")
     seeds = np.random.default_rng(random_seed).integers(2**31, size=2)
-    if start is None and spec_of(model) is not None:
-        start = _value_point(model, fit_map(model))
-    approximation = pm.fit(n=n, method="advi", model=model, start=start, random_seed=int(seeds[0]),
-                           progressbar=progressbar)
+    if start is None:
+        start = _value_point(model, fit_map(model)) if spec_of(model) is not None else model.initial_point()
+    if start_sigma is None:
+        start_sigma = _mean_field_sds(model, start)
+    approximation = pm.fit(n=n, method="advi", model=model, start=start, start_sigma=start_sigma,
+                           random_seed=int(seeds[0]), progressbar=progressbar, **fit_kwargs)
     idata = approximation.sample(draws, random_seed=int(seeds[1]))
     return _finish(model, idata)
+
+
+def _mean_field_sds(model, start):
+    """1/sqrt(H_ii) at ``start`` for each value variable (H: Hessian of -log p with log-Jacobians), log 2 where
+    H_ii <= 0."""
+    point = {**model.initial_point(), **start}
+    theta, unravel = _raveled(model, point)
+    hessian_fn = model.compile_d2logp(vars=model.free_RVs, jacobian=True, negate_output=False)
+    curvature = -np.diag(np.asarray(hessian_fn(unravel(theta)), dtype=float))
+    sds = np.full_like(theta, np.log(2.0))
+    positive = curvature > 0
+    sds[positive] = 1 / np.sqrt(curvature[positive])
+    return unravel(sds)
 
 
 def predict(model, idata, x_new, *, random_seed=None):

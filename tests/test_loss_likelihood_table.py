@@ -35,5 +35,7 @@ def test_loo_prefers_sigma_x_only_when_the_noise_varies(quick_results):
 @pytest.mark.slow
 def test_network_bands_widen_away_from_the_data(quick_results):
     summary = quick_results[2]["loss_likelihood_table"]["summary"]
-    # NUTS only: mean-field ADVI's band on a network is not the posterior's (reported in the analysis, not asserted)
-    assert summary["mlp_band_width_far_from_data"]["NUTS"] > 2 * summary["mlp_band_width_inside_data"]["NUTS"]
+    inside, far = summary["mlp_band_width_inside_data"], summary["mlp_band_width_far_from_data"]
+    assert far["NUTS"] > 3 * inside["NUTS"]  # seed 3: 7x
+    # ADVI widens less: around the MAP, ReLU units that are off beyond the data stay off (seed 3: 1.9x)
+    assert far["ADVI"] > 1.5 * inside["ADVI"]
