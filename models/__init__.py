@@ -3,7 +3,7 @@
 The public names, a contract the analyses, notebooks and later work rely on::
 
     from models import gaussian_regression, regression, fit_map, least_squares
-    from models import sample_posterior, exact_posterior, fit_laplace, fit_advi, predict
+    from models import sample_posterior, exact_posterior, fit_laplace, fit_advi, predict, add_log_likelihood
     from models import log_evidence, empirical_bayes, convergence
     from models import LinearBasis, PolynomialBasis, GaussianBasis
     from models import priors, likelihoods
@@ -18,9 +18,10 @@ from .diagnostics import convergence
 from .evidence import empirical_bayes, log_evidence
 from .likelihoods import gaussian_nll, mse
 from .mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
-from .posterior import exact_posterior, fit_advi, fit_laplace, predict, sample_posterior
+from .posterior import add_log_likelihood, exact_posterior, fit_advi, fit_laplace, predict, sample_posterior
 
 __all__ = [
+    "add_log_likelihood",
     "convergence",
     "empirical_bayes",
     "exact_posterior",

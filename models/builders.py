@@ -34,6 +34,7 @@ from ._checks import as_data
 from .basis import GaussianBasis, LinearBasis, PolynomialBasis
 from .likelihoods import LIKELIHOODS, Bernoulli, Categorical, Gaussian, Poisson
 from .priors import SIGMA_PRIORS, W_PRIORS, Flat
+from .statistics import ChunkedData, _is_dask, gaussian_statistics, is_out_of_core
 
 BASES = (LinearBasis, PolynomialBasis, GaussianBasis)
 
@@ -49,10 +50,16 @@ class RegressionSpec:
     conditioned: object  # the basis' conditioned coordinates fixed on the training x (used by the graph)
     r_inverse: np.ndarray  # mu = Z(x) @ r_inverse @ w_internal
     to_w: np.ndarray  # w = to_w @ w_internal, the float64 matrix in the graph
+    statistics: object = None  # GaussianStatistics when the likelihood is observed through them, else None
+    data: object = None  # the ChunkedData behind the statistics (references to x and t, for log-likelihoods)
 
     def internal_design(self, x):
         """The design of the graph in the internal coordinates: mu = internal_design(x) @ w_internal."""
         return self.conditioned.transform(np.asarray(x, dtype=float), np) @ self.r_inverse
+
+    def input_template(self, model):
+        """A 0-row array shaped like the training inputs (to check new inputs against)."""
+        return self.data.template if self.statistics is not None else model["x"].get_value()
 
     @staticmethod
     def variable_names(model):
@@ -67,13 +74,25 @@ def spec_of(model):
     return spec
 
 
-def _dependent_features(z, names):
-    """Names of the columns of z (unit-norm columns) that are numerically combinations of the earlier ones."""
-    n, p = z.shape
+def _dependent_features(r, names):
+    """Names of the columns of Z = QR that are numerically combinations of the earlier ones (from R alone:
+    QR of Z with unit-norm columns has diagonal |r_jj| / ||r_j||)."""
+    p = r.shape[1]
     diagonal = np.zeros(p)
-    r = np.linalg.qr(z, mode="r")
-    diagonal[: min(n, p)] = np.abs(np.diag(r))
+    norms = np.linalg.norm(r, axis=0).clip(min=np.finfo(float).tiny)
+    k = min(r.shape)
+    diagonal[:k] = np.abs(np.diag(r))[:k] / norms[:k]
     return [name for name, d in zip(names, diagonal) if d <= p * np.finfo(float).eps]
+
+
+def _refuse_dependent(r, names, n, prior):
+    dependent = _dependent_features(r, names)
+    if dependent and isinstance(prior, Flat):
+        raise ValueError(
+            f"the design is rank deficient: feature(s) {dependent} are linear combinations of the ones before "
+            f"them on these x (N = {n}, p = {len(names)}), so under a flat prior the posterior is improper; "
+            "drop them, use fewer features, or put a proper prior (priors.Normal, priors.Laplace) on w"
+        )
 
 
 def _separable(z, t, n_classes):
@@ -101,9 +120,9 @@ def _separable(z, t, n_classes):
     return result.status == 0
 
 
-def _check_flat_prior_has_a_maximum(likelihood, z, t, names):
+def _check_flat_prior_has_a_maximum(likelihood, z, t, names, n):
     """Under a flat prior on w, refuse data for which the likelihood has no maximum (an improper posterior)."""
-    n, p = z.shape
+    p = len(names)
     if getattr(likelihood, "learns_scale", False) and not getattr(likelihood, "heteroscedastic", False) and n <= p:
         name = likelihood.scale_name
         raise ValueError(
@@ -142,7 +161,7 @@ def _check_parts(likelihood, basis, prior):
         raise TypeError(f"prior must be one of models.priors.{names}, got {prior!r}")
 
 
-def regression(x, t, *, likelihood, basis=None, prior=None):
+def regression(x, t, *, likelihood, basis=None, prior=None, sufficient_statistics=None):
     r"""A regression model :math:`t_n \sim \text{likelihood}(y(x_n \mid w))` with :math:`y = \Phi(x) w`.
 
     Parameters
@@ -156,16 +175,25 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
     basis : LinearBasis, PolynomialBasis or GaussianBasis, default ``LinearBasis()``
     prior : Flat, Normal or Laplace, default ``Flat()``
         Prior on ``w``, i.e. the regularizer.
+    sufficient_statistics : bool or None, default None
+        Observe a Gaussian likelihood with one sigma (fixed or learned) through its sufficient statistics
+        (:mod:`models.statistics`): the same density, at a cost per gradient that does not grow with N. ``None``
+        does so from ``STATISTICS_MIN_ROWS`` rows on, and always for memory-mapped or Dask arrays (read in
+        chunks, never loaded whole); ``True`` / ``False`` force it on / off.
 
     Returns
     -------
     pm.Model
         With ``w`` (dims ``feature``; ``feature, class`` for Categorical), the likelihood's learned parameters
         (``sigma``, ``scale``, or ``v`` and ``sigma`` (obs_id) for sigma(x)), observed ``t`` (dims ``obs_id``).
+        Observed through the statistics, ``t`` is replaced by ``t_rotated`` (dims ``statistic``) and
+        ``t_residual_ss`` (see ``likelihoods.Gaussian.observe_statistics``), and ``x`` is not in the model.
     """
     basis = LinearBasis() if basis is None else basis
     prior = Flat() if prior is None else prior
     _check_parts(likelihood, basis, prior)
+    if _uses_statistics(sufficient_statistics, likelihood, x, t):
+        return _statistics_regression(x, t, likelihood, basis, prior)
     x, t, columns = as_data(x, t)
     basis.check_inputs(x)
     likelihood.check_targets(t)
@@ -177,40 +205,21 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
     # posterior covariance, mu = Z R^-1 w_internal and w = T R^-1 w_internal.
     conditioned = basis.conditioned(x)
     z = conditioned.transform(x, np)
-    norms = np.linalg.norm(z, axis=0).clip(min=np.finfo(float).tiny)
-    dependent = _dependent_features(z / norms, names)
-    if dependent and isinstance(prior, Flat):
-        raise ValueError(
-            f"the design is rank deficient: feature(s) {dependent} are linear combinations of the ones before "
-            f"them on these x (N = {len(t)}, p = {len(names)}), so under a flat prior the posterior is improper; "
-            "drop them, use fewer features, or put a proper prior (priors.Normal, priors.Laplace) on w"
-        )
+    _refuse_dependent(np.linalg.qr(z, mode="r"), names, len(t), prior)
     if isinstance(prior, Flat):
-        _check_flat_prior_has_a_maximum(likelihood, z, t, names)
-    sigma0 = likelihood.whitening_scale(z, t)
-    stacked = z / sigma0
-    if not isinstance(prior, Flat):
-        prior_sd = np.broadcast_to(prior.sd, (len(names),))
-        stacked = np.vstack([stacked, conditioned.T / prior_sd[:, None]])
-    r_inverse = solve_triangular(np.linalg.qr(stacked, mode="r"), np.eye(len(names)))
-    to_w = conditioned.T @ r_inverse
+        _check_flat_prior_has_a_maximum(likelihood, z, t, names, len(t))
+    r_inverse, to_w = _internal_coordinates(z, likelihood.whitening_scale(z, t), prior, conditioned)
 
     coords = {"feature": names, "feature_internal": np.arange(len(names)), "obs_id": np.arange(len(t))}
-    w_dims, internal_dims = ("feature",), ("feature_internal",)
     if likelihood.n_outputs > 1:  # Categorical: one column of w per non-reference class
         coords["class"] = np.arange(1, likelihood.n_outputs + 1)
-        w_dims, internal_dims = ("feature", "class"), ("feature_internal", "class")
     x_dims = ("obs_id",) if x.ndim == 1 else ("obs_id", "input")
     if x.ndim == 2:
         coords["input"] = columns or [f"x{j}" for j in range(x.shape[1])]
     with pm.Model(coords=coords) as model:
         x_data = pm.Data("x", x, dims=x_dims)
         t_data = pm.Data("t_obs", likelihood.data(t), dims="obs_id")
-        w_internal = pm.Flat("w_internal", dims=internal_dims)
-        w = pm.Deterministic("w", pt.dot(to_w, w_internal), dims=w_dims)
-        prior_logp = prior.logp(w if w.ndim == 1 else w.T)  # per-feature scales broadcast along the last axis
-        if prior_logp is not None:
-            pm.Potential("w_prior", prior_logp)
+        w_internal = _weights(to_w, prior, likelihood)
         mu = pt.dot(conditioned.transform(x_data, pt), pt.dot(r_inverse, w_internal))
         likelihood.observe(mu, t_data, x_data=x_data, x=x)
     model.regression_spec = RegressionSpec(
@@ -219,7 +228,88 @@ def regression(x, t, *, likelihood, basis=None, prior=None):
     return model
 
 
-def gaussian_regression(x, t, *, basis=None, sigma=None, prior=None, sigma_prior=None):
+def _internal_coordinates(z, sigma0, prior, conditioned):
+    """(r_inverse, to_w): R from the QR of [Z / sigma0; prior precision^(1/2) T] whitens the posterior at a nominal
+    noise level sigma0; w_internal = R a, mu = Z R^-1 w_internal, w = T R^-1 w_internal. Z may be replaced by any
+    matrix with the same Z^T Z (the R of its QR), which gives the same R."""
+    p = z.shape[1]
+    stacked = z / sigma0
+    if not isinstance(prior, Flat):
+        prior_sd = np.broadcast_to(prior.sd, (p,))
+        stacked = np.vstack([stacked, conditioned.T / prior_sd[:, None]])
+    r = np.linalg.qr(stacked, mode="r")
+    r = np.where(np.diag(r) < 0, -1.0, 1.0)[:, None] * r  # a positive diagonal: the same coordinates from rows or statistics
+    r_inverse = solve_triangular(r, np.eye(p))
+    return r_inverse, conditioned.T @ r_inverse
+
+
+def _weights(to_w, prior, likelihood):
+    """``w_internal`` (flat), ``w = to_w @ w_internal`` and the prior on ``w`` as a Potential, in the model context."""
+    w_dims, internal_dims = ("feature",), ("feature_internal",)
+    if likelihood.n_outputs > 1:
+        w_dims, internal_dims = ("feature", "class"), ("feature_internal", "class")
+    w_internal = pm.Flat("w_internal", dims=internal_dims)
+    w = pm.Deterministic("w", pt.dot(to_w, w_internal), dims=w_dims)
+    prior_logp = prior.logp(w if w.ndim == 1 else w.T)  # per-feature scales broadcast along the last axis
+    if prior_logp is not None:
+        pm.Potential("w_prior", prior_logp)
+    return w_internal
+
+
+STATISTICS_MIN_ROWS = 5_000  # from here on the statistics are cheaper than the rows by orders of magnitude
+
+
+def _uses_statistics(requested, likelihood, x, t):
+    """Whether to observe the likelihood through its sufficient statistics (see ``regression``)."""
+    if requested is not None and not isinstance(requested, bool):
+        raise TypeError(f"sufficient_statistics must be True, False or None, got {requested!r}")
+    one_sigma = isinstance(likelihood, Gaussian) and not likelihood.heteroscedastic
+    if requested and not one_sigma:
+        raise ValueError(f"sufficient_statistics=True needs a Gaussian likelihood with one sigma (fixed or learned); "
+                         f"{likelihood!r} has none")
+    dask = any(_is_dask(v) for v in (x, t))
+    if dask and not one_sigma:
+        raise ValueError(f"Dask arrays are read through sufficient statistics, which {likelihood!r} does not have: "
+                         "pass NumPy arrays (x.compute())")
+    if dask and requested is False:
+        raise ValueError("Dask arrays are read through sufficient statistics: pass sufficient_statistics=None or "
+                         "True, or NumPy arrays for a row-wise model")
+    if requested is not None:
+        return requested
+    return one_sigma and (is_out_of_core(x, t) or np.shape(t)[:1] >= (STATISTICS_MIN_ROWS,))
+
+
+def _statistics_regression(x, t, likelihood, basis, prior):
+    """``regression`` for a Gaussian likelihood with one sigma, observed through its sufficient statistics."""
+    columns = None
+    if not (isinstance(x, np.ndarray) or _is_dask(x)) or not (isinstance(t, np.ndarray) or _is_dask(t)):
+        x, t, columns = as_data(x, t)  # lists, pandas: checked and loaded here
+    data = ChunkedData(x, t)
+    ranges = data.ranges()  # the bases' conditioning depends on the range of x only
+    basis.check_inputs(ranges)
+    names = basis.feature_names(ranges, columns)
+    prior.check_size(len(names))
+    conditioned = basis.conditioned(ranges)
+    statistics = gaussian_statistics(data, conditioned.transform)
+    n, p = statistics.n, len(names)
+    _refuse_dependent(statistics.r, names, n, prior)
+    if isinstance(prior, Flat):
+        _check_flat_prior_has_a_maximum(likelihood, statistics.r, None, names, n)
+    sigma0 = likelihood.sigma
+    if sigma0 is None:
+        sigma0 = float(np.sqrt(statistics.rss / (n - p))) if n > p and statistics.rss > 0 else 1.0
+    r_inverse, to_w = _internal_coordinates(statistics.r, sigma0, prior, conditioned)
+
+    coords = {"feature": names, "feature_internal": np.arange(p), "statistic": np.arange(p)}
+    with pm.Model(coords=coords) as model:
+        w_internal = _weights(to_w, prior, likelihood)
+        likelihood.observe_statistics(pt.dot(statistics.r @ r_inverse, w_internal), statistics)
+    model.regression_spec = RegressionSpec(basis, likelihood, prior, RegressionSpec.variable_names(model),
+                                           conditioned, r_inverse, to_w, statistics, data)
+    return model
+
+
+def gaussian_regression(x, t, *, basis=None, sigma=None, prior=None, sigma_prior=None, sufficient_statistics=None):
     r"""The seed's model: :math:`t_n \sim \mathcal N(\Phi(x_n) w, \sigma^2)`.
 
     Its MAP with the default flat priors is least squares (for ``w``) and :math:`\sqrt{\mathrm{SSE}/N}`
@@ -231,4 +321,5 @@ def gaussian_regression(x, t, *, basis=None, sigma=None, prior=None, sigma_prior
     >>> model = gaussian_regression(x, t, basis=PolynomialBasis(3), sigma=0.3)
     >>> fit_map(model)["w"]          # == least squares
     """
-    return regression(x, t, likelihood=Gaussian(sigma=sigma, sigma_prior=sigma_prior), basis=basis, prior=prior)
+    return regression(x, t, likelihood=Gaussian(sigma=sigma, sigma_prior=sigma_prior), basis=basis, prior=prior,
+                      sufficient_statistics=sufficient_statistics)

@@ -14,6 +14,7 @@ import numpy as np
 from ._checks import as_data
 from .basis import LinearBasis
 from .builders import spec_of
+from .inference import _gaussian_data
 from .likelihoods import Gaussian
 from .priors import Normal
 
@@ -32,9 +33,9 @@ def log_evidence(model):
     if not isinstance(spec.prior, Normal):
         raise ValueError(f"log_evidence needs a proper Normal prior on w; with {spec.prior!r} the evidence is "
                          "not finite or has no closed form")
-    x, t = model["x"].get_value(), model["t_obs"].get_value()
-    design = spec.internal_design(x)
-    n, p = design.shape
+    z, t, _, n, extra_sse = _gaussian_data(model, spec)
+    design = z @ spec.r_inverse
+    p = design.shape[1]
     sigma = spec.likelihood.sigma
     sd = np.broadcast_to(spec.prior.scale, (p,))
     loc = np.broadcast_to(spec.prior.loc, (p,))
@@ -47,7 +48,7 @@ def log_evidence(model):
     log_det_to_w = np.linalg.slogdet(spec.to_w)[1]
     log_det_a = log_det_a_internal - 2 * log_det_to_w
     log_det_prior = 2 * np.sum(np.log(sd))
-    return float(-0.5 * (n * np.log(2 * np.pi) + n * np.log(sigma**2) + log_det_prior + log_det_a + residual @ residual))
+    return float(-0.5 * (n * np.log(2 * np.pi) + n * np.log(sigma**2) + log_det_prior + log_det_a + residual @ residual + extra_sse / sigma**2))
 
 
 def _evidence_parts(u, singular, ut, t_norm2, alpha, beta, n, p):

@@ -60,6 +60,20 @@ def _model_data(model):
     return model["x"].get_value(), model["t_obs"].get_value()
 
 
+def _gaussian_data(model, spec):
+    """(z, t, features, n, extra_sse) for the closed forms of a Gaussian model with one sigma, such that
+    ``|t_n - Phi(x_n) w|^2`` summed over the data is ``|t - features @ w|^2 + extra_sse`` = ``|t - z @ a|^2 +
+    extra_sse`` (w = T a): the rows themselves (extra 0), or their sufficient statistics (``R``, ``Q^T t``,
+    ``Q^T Phi = R T^-1`` and the residual sum of squares, :mod:`models.statistics`), for which every
+    least-squares problem below has the same solution."""
+    statistics = spec.statistics
+    if statistics is None:
+        x, t = _model_data(model)
+        return spec.conditioned.transform(x, np), t, spec.basis.features(x), len(t), 0.0
+    features = np.linalg.solve(spec.conditioned.T.T, statistics.r.T).T  # R T^-1
+    return statistics.r, statistics.z, features, statistics.n, statistics.rss
+
+
 def least_squares(x, t, *, basis=None):
     r"""The exact least-squares weights :math:`\hat w = \arg\min_w \lVert t - \Phi(x) w \rVert^2` (PRML eq. 3.15).
 
@@ -138,19 +152,16 @@ def fit_map(model, *, start=None):
         return _fit_map_least_absolute(model, spec)
     if not isinstance(likelihood, Gaussian) or likelihood.heteroscedastic:
         return _fit_map_newton(model, spec)
-    x, t = _model_data(model)
-    n = len(t)
-    conditioned = spec.basis.conditioned(x)
-    z = conditioned.transform(x, np)
-    features = spec.basis.features(x)
+    z, t, features, n, extra_sse = _gaussian_data(model, spec)
+    conditioned = spec.conditioned
     likelihood, prior = spec.likelihood, spec.prior
     if not likelihood.learns_sigma:
         return {"w": _w_step(prior, conditioned, z, features, t, likelihood.sigma)[0]}
 
     # learned sigma: start from least squares, then alternate w- and sigma-steps (one round when w's prior is flat)
     w, residual = _w_step(Flat(), conditioned, z, features, t, None)
-    sse = float(residual @ residual)
-    if n <= z.shape[1] or sse <= (64 * np.finfo(float).eps * np.linalg.norm(t)) ** 2:
+    sse = float(residual @ residual) + extra_sse
+    if n <= z.shape[1] or sse <= (64 * np.finfo(float).eps) ** 2 * (float(t @ t) + extra_sse):
         raise ValueError(
             "the data are fitted exactly (SSE = 0): the likelihood grows without bound as sigma -> 0, "
             "so there is no MAP; fix sigma or use fewer features"
@@ -160,7 +171,7 @@ def fit_map(model, *, start=None):
         return {"w": w, "sigma": np.float64(sigma)}
     for _ in range(10_000):
         w, residual = _w_step(prior, conditioned, z, features, t, sigma)
-        new_sigma = likelihood.sigma_prior.map_sigma(n, float(residual @ residual))
+        new_sigma = likelihood.sigma_prior.map_sigma(n, float(residual @ residual) + extra_sse)
         converged = abs(new_sigma - sigma) <= 4 * np.finfo(float).eps * sigma
         sigma = new_sigma
         if converged:
@@ -245,7 +256,7 @@ def _fit_map_generic(model, start=None):
     if gradient_norm > 1e-6 * (1 + abs(result.fun)):
         warnings.warn(
             f"fit_map: the optimizer stopped away from a stationary point ({result.message}; max |gradient| = "
-            f"{gradient_norm:.3g}). Non-smooth densities (a Laplace prior) need the builders' own models.",
+            f"{gradient_norm:.3g}). Non-smooth densities (a Laplace prior, ReLU units) stop at kinks; the Laplace prior needs the builders' own models.",
             RuntimeWarning,
             stacklevel=3,
         )

@@ -25,7 +25,7 @@ from scipy.linalg import solve_triangular
 
 from ._checks import as_new_inputs
 from .builders import spec_of
-from .inference import fit_map
+from .inference import _gaussian_data, fit_map
 from .likelihoods import Gaussian
 from .likelihoods import Laplace as LaplaceLikelihood
 from .priors import Flat, HalfFlat, Jeffreys, Normal
@@ -52,7 +52,56 @@ def _finish(model, idata, log_likelihood=True):
         coords = {k: np.asarray(v) for k, v in model.coords.items()}
         idata.extend(az.from_dict(observed_data=observed, constant_data=constant, coords=coords, dims=dims))
     if log_likelihood and "log_likelihood" not in idata.groups():
+        spec = spec_of(model)
+        if spec is not None and spec.statistics is not None:
+            size = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"] * spec.statistics.n
+            if size > LOG_LIKELIHOOD_MAX_VALUES:
+                warnings.warn(f"the pointwise log-likelihood would hold {size:.3g} values ({size * 8 / 1e9:.3g} GB): "
+                              "left out; add_log_likelihood(model, idata) adds it", UserWarning, stacklevel=3)
+                return idata
+        add_log_likelihood(model, idata)
+    return idata
+
+
+LOG_LIKELIHOOD_MAX_VALUES = 25_000_000  # 200 MB of float64: larger pointwise log-likelihoods only when asked
+
+
+def add_log_likelihood(model, idata):
+    r"""Add the pointwise :math:`\log p(t_n \mid x_n, \theta^{(s)})` of every draw as ``idata.log_likelihood["t"]``
+    (dims ``chain, draw, obs_id``), for ``az.loo`` / ``az.compare``; returns ``idata``.
+
+    For a model observed through its sufficient statistics the rows are read again from the data behind them
+    (NumPy, memory-mapped or Dask), chunk by chunk, so the extra memory is the result plus ~32 MB per chunk.
+    Other models use ``pm.compute_log_likelihood``.
+    """
+    _check_model(model)
+    if not isinstance(idata, az.InferenceData) or "posterior" not in idata.groups():
+        raise TypeError("idata must be an az.InferenceData with a posterior group")
+    spec = spec_of(model)
+    if spec is None or spec.statistics is None:
         pm.compute_log_likelihood(idata, model=model, extend_inferencedata=True, progressbar=False)
+        return idata
+    posterior = idata.posterior
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    internal = posterior["w_internal"].values.reshape(chains * draws, -1)
+    if spec.likelihood.learns_sigma:
+        sigma = posterior["sigma"].values.reshape(-1)
+    else:
+        sigma = np.full(chains * draws, spec.likelihood.sigma)
+    rows = max(1, 2**22 // len(sigma))  # (rows x draws) temporaries of 32 MB
+
+    def log_likelihood(x, t):
+        pieces = []
+        for start in range(0, len(t), rows):
+            mu = internal @ spec.internal_design(x[start:start + rows]).T  # (draws, rows)
+            residual = (t[start:start + rows] - mu) / sigma[:, None]
+            pieces.append(-0.5 * np.log(2 * np.pi) - np.log(sigma)[:, None] - 0.5 * residual**2)
+        return np.concatenate(pieces, axis=1)
+
+    values = np.concatenate(spec.data.map(log_likelihood), axis=1).reshape(chains, draws, -1)
+    group = az.from_dict(log_likelihood={"t": values}, coords={"obs_id": np.arange(values.shape[-1])},
+                         dims={"t": ["obs_id"]})
+    idata.add_groups(log_likelihood=group.log_likelihood)
     return idata
 
 
@@ -80,8 +129,10 @@ def sample_posterior(model, *, draws=1000, tune=1000, chains=4, random_seed=None
     _check_model(model)
     draws, tune, chains = _check_draws(draws, "draws"), _check_draws(tune, "tune"), _check_draws(chains, "chains")
     if sampler == "pymc":
+        spec = spec_of(model)
+        row_wise = spec is None or spec.statistics is None  # else the rows' log-likelihood is added by _finish
         idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model,
-                          progressbar=progressbar, idata_kwargs={"log_likelihood": True}, **kwargs)
+                          progressbar=progressbar, idata_kwargs={"log_likelihood": row_wise}, **kwargs)
     elif sampler == "nutpie":
         import nutpie
 
@@ -95,7 +146,7 @@ def sample_posterior(model, *, draws=1000, tune=1000, chains=4, random_seed=None
 
 
 def _conjugate_parts(model):
-    """The internal design X, targets t and the conjugate case of a builder's model, or a ValueError saying why not."""
+    """The spec and the conjugate case of a builder's model, or a ValueError saying why not."""
     spec = spec_of(model)
     if spec is None:
         raise ValueError("the exact posterior needs a model made (and not edited since) by models.regression / "
@@ -103,19 +154,17 @@ def _conjugate_parts(model):
     likelihood, prior = spec.likelihood, spec.prior
     if not isinstance(likelihood, Gaussian) or likelihood.heteroscedastic:
         raise ValueError(f"the {likelihood!r} likelihood has no conjugate posterior (use sample_posterior)")
-    x, t = model["x"].get_value(), model["t_obs"].get_value()
-    design = spec.internal_design(x)
     if not likelihood.learns_sigma:
         if not isinstance(prior, (Flat, Normal)):
             raise ValueError(f"no closed form: a {type(prior).__name__} prior on w is not conjugate to the Gaussian "
                              "likelihood (use sample_posterior)")
-        return spec, design, t, "known sigma"
+        return spec, "known sigma"
     if not isinstance(prior, Flat) or not isinstance(likelihood.sigma_prior, (HalfFlat, Jeffreys)):
         raise ValueError(
             f"no closed form for a learned sigma with prior {prior!r} on w and {likelihood.sigma_prior!r} on sigma: "
             "the conjugate case is a Flat prior on w with HalfFlat or Jeffreys on sigma (use sample_posterior)"
         )
-    return spec, design, t, "learned sigma"
+    return spec, "learned sigma"
 
 
 def _gaussian_posterior(spec, design, t, sigma):
@@ -126,6 +175,8 @@ def _gaussian_posterior(spec, design, t, sigma):
         rows.append(spec.to_w / sd[:, None])
         targets.append(np.broadcast_to(spec.prior.loc, (design.shape[1],)) / sd)
     q, r = np.linalg.qr(np.vstack(rows))
+    signs = np.where(np.diag(r) < 0, -1.0, 1.0)  # a positive diagonal: the same draws from rows or statistics
+    q, r = q * signs, signs[:, None] * r
     mean = solve_triangular(r, q.T @ np.concatenate(targets))
     return mean, r  # precision = r.T @ r
 
@@ -145,7 +196,9 @@ def exact_posterior(model, *, draws=1000, random_seed=None, log_likelihood=True)
     """
     _check_model(model)
     draws = _check_draws(draws, "draws")
-    spec, design, t, case = _conjugate_parts(model)
+    spec, case = _conjugate_parts(model)
+    z, t, _, n, extra_sse = _gaussian_data(model, spec)
+    design = z @ spec.r_inverse
     rng = np.random.default_rng(random_seed)
     p = design.shape[1]
     noise = rng.standard_normal((1, draws, p))
@@ -153,14 +206,13 @@ def exact_posterior(model, *, draws=1000, random_seed=None, log_likelihood=True)
         mean, r = _gaussian_posterior(spec, design, t, spec.likelihood.sigma)
         internal = mean + solve_triangular(r, noise[0].T).T[None]
         return _posterior_idata(model, internal, log_likelihood=log_likelihood)
-    n = len(t)
     k = 1 if isinstance(spec.likelihood.sigma_prior, Jeffreys) else 0
     shape = (n + k - p - 1) / 2
     if shape <= 0:
         raise ValueError(f"the posterior is improper: N = {n} observations are too few for p = {p} weights and a "
                          "learned sigma under this prior")
     mean, r = _gaussian_posterior(spec, design, t, 1.0)
-    sse = float(np.sum((t - design @ mean) ** 2))
+    sse = float(np.sum((t - design @ mean) ** 2)) + extra_sse
     variance = (sse / 2) / rng.gamma(shape, size=(1, draws))  # InvGamma(shape, sse/2)
     sigma = np.sqrt(variance)
     internal = mean + sigma[..., None] * solve_triangular(r, noise[0].T).T[None]
@@ -316,9 +368,17 @@ def predict(model, idata, x_new, *, random_seed=None):
         raise ValueError("predict needs a model made (and not edited since) by the builders")
     if not isinstance(idata, az.InferenceData) or "posterior" not in idata.groups():
         raise TypeError("idata must be an az.InferenceData with a posterior group")
-    x_new = as_new_inputs(x_new, model["x"].get_value())
-    clone = clone_model(model)
+    x_new = as_new_inputs(x_new, spec.input_template(model))
     m = len(x_new)
+    internal = idata.posterior["w_internal"].values  # (chain, draw, p), or (chain, draw, p, K - 1) for Categorical
+    mu = np.einsum("np,cdp...->cdn...", spec.internal_design(x_new), internal)
+    dims = ("chain", "draw", "obs_id") + (("class",) if mu.ndim == 4 else ())
+    if spec.statistics is not None:  # no row-wise t in the model: t = mu + sigma * noise, drawn here
+        sigma = idata.posterior["sigma"].values[..., None] if spec.likelihood.learns_sigma else spec.likelihood.sigma
+        t = mu + sigma * np.random.default_rng(random_seed).standard_normal(mu.shape)
+        return az.from_dict(predictions={"t": t, "mu": mu}, coords={"obs_id": np.arange(m)},
+                            dims={"t": ["obs_id"], "mu": ["obs_id"]})
+    clone = clone_model(model)
     t_dtype = model["t_obs"].get_value().dtype  # integer labels and counts stay integers
     pm.set_data({"x": x_new, "t_obs": np.zeros(m, dtype=t_dtype)}, model=clone, coords={"obs_id": np.arange(m)})
     with warnings.catch_warnings():
@@ -327,8 +387,5 @@ def predict(model, idata, x_new, *, random_seed=None):
         warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
         predictions = pm.sample_posterior_predictive(idata, model=clone, var_names=["t"], predictions=True,
                                                      random_seed=random_seed, progressbar=False)
-    internal = idata.posterior["w_internal"].values  # (chain, draw, p), or (chain, draw, p, K - 1) for Categorical
-    mu = np.einsum("np,cdp...->cdn...", spec.internal_design(x_new), internal)
-    dims = ("chain", "draw", "obs_id") + (("class",) if mu.ndim == 4 else ())
     predictions.predictions["mu"] = (dims, mu)
     return predictions

@@ -3,7 +3,8 @@
 The reference is least squares in mpmath at 50 digits (normal equations: at 50 digits their squared
 condition number, <= 1e30 here, still leaves > 15 correct digits), from the same float64 x and t,
 with the monomials x^k formed exactly. For comparison the test also records what
-numpy.linalg.lstsq on the raw design gets.
+numpy.linalg.lstsq on the raw design gets. The same digits hold through the sufficient statistics
+(models.statistics: a QR of the conditioned design, never its normal equations).
 """
 
 import mpmath
@@ -43,14 +44,15 @@ def degree_5_large_targets(rng):
     return x, 0.5 * x**5 + 3 * x**4 - 100 * x + 1e4 * rng.normal(size=21), 5
 
 
+@pytest.mark.parametrize("statistics", [False, True], ids=["rows", "sufficient statistics"])
 @pytest.mark.parametrize("problem", [degree_10_far_from_zero, degree_5_large_targets])
-def test_polynomial_map_equals_exact_least_squares(problem, rng):
+def test_polynomial_map_equals_exact_least_squares(problem, statistics, rng):
     x, t, degree = problem(rng)
     reference, sse = reference_least_squares(polynomial_rows(x, degree), t)
     raw = np.vander(x, degree + 1, increasing=True)
     naive = np.linalg.lstsq(raw, t, rcond=None)[0]
 
-    map_point = fit_map(gaussian_regression(x, t, basis=PolynomialBasis(degree)))
+    map_point = fit_map(gaussian_regression(x, t, basis=PolynomialBasis(degree), sufficient_statistics=statistics))
 
     assert significant_digits(map_point["w"], reference) >= 9
     assert significant_digits(least_squares(x, t, basis=PolynomialBasis(degree)), reference) >= 9
@@ -60,7 +62,8 @@ def test_polynomial_map_equals_exact_least_squares(problem, rng):
         assert significant_digits(naive, reference) < 3
 
 
-def test_nearly_collinear_predictors_of_different_scales(rng):
+@pytest.mark.parametrize("statistics", [False, True], ids=["rows", "sufficient statistics"])
+def test_nearly_collinear_predictors_of_different_scales(statistics, rng):
     n = 60
     x1 = 1e5 + 1e3 * rng.normal(size=n)
     x2 = x1 / 1e4 + 1e-5 * rng.normal(size=n)  # ~1e1, correlation with x1 = 1 - 5e-9
@@ -70,7 +73,7 @@ def test_nearly_collinear_predictors_of_different_scales(rng):
     reference, sse = reference_least_squares(rows, t)
     assert np.linalg.cond(LinearBasis().features(x)) > 1e9
 
-    map_point = fit_map(gaussian_regression(x, t))
+    map_point = fit_map(gaussian_regression(x, t, sufficient_statistics=statistics))
 
     # cond ~1e10: float64 data carry ~16 digits, QR with refinement loses ~log10(cond)/2 of them
     assert significant_digits(map_point["w"], reference) >= 9

@@ -1,0 +1,144 @@
+r"""Sufficient statistics of the Gaussian likelihood, from one pass over chunks of the data.
+
+For :math:`t_n \sim \mathcal N(z(x_n)^\top a, \sigma^2)` the likelihood sees the data only through
+:math:`Z^\top Z`, :math:`Z^\top t`, :math:`t^\top t` and :math:`N`. They are kept here in the numerically stable
+form of a QR factorization of the design with the targets appended (never as :math:`Z^\top Z`, whose condition
+number is the square of :math:`Z`'s):
+
+.. math::
+
+    [\,Z \mid t\,] = Q \begin{bmatrix} R & z \\ 0 & \rho \end{bmatrix}, \qquad
+    \lVert t - Z a \rVert^2 = \lVert z - R a \rVert^2 + \rho^2 ,
+
+with :math:`R` upper triangular (p x p), :math:`z = Q^\top t` and :math:`\rho^2` the least-squares residual sum
+of squares. The factor of the stacked rows of two chunks is the factor of their two factors stacked, so it is
+accumulated chunk by chunk (the "TSQR" reduction: Demmel, Grigori, Hoemmen & Langou 2012, SIAM J. Sci. Comput.
+34(1)) with O(p^2) memory beyond one chunk, from NumPy arrays, memory-mapped ``.npy`` files
+(``np.load(path, mmap_mode="r")``) or Dask arrays, whose blocks are reduced on Dask's scheduler (a
+``distributed.Client`` when one is active).
+
+Z is the basis' *conditioned* design (:meth:`Conditioned.transform`), whose centring and scaling depend only on
+the range of each column of x, found in a first pass.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+CHUNK_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class GaussianStatistics:
+    """``n`` observations summarized by ``r`` (p x p, upper triangular, diagonal >= 0), ``z = Q^T t`` and
+    ``rss`` = :math:`\\rho^2`, the least-squares residual sum of squares on the conditioned design."""
+
+    n: int
+    r: np.ndarray
+    z: np.ndarray
+    rss: float
+
+
+def _is_dask(value):
+    return type(value).__module__.split(".")[0] == "dask"
+
+
+def is_out_of_core(x, t):
+    """Whether ``x`` or ``t`` is a memory-mapped array or a Dask array (read in chunks, never loaded whole)."""
+    return any(isinstance(v, np.memmap) or _is_dask(v) for v in (x, t))
+
+
+def _check_array(value, name, ndim):
+    dtype = np.dtype(value.dtype)
+    if dtype == bool:
+        raise TypeError(f"{name} is a boolean array; pass numbers (e.g. {name}.astype(float) if 0/1 is meant)")
+    if dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {dtype}")
+    if value.ndim not in ndim:
+        allowed = " or ".join(f"{d}-D" for d in ndim)
+        raise ValueError(f"{name} must be {allowed}, got shape {value.shape}")
+    if value.shape[0] == 0 or 0 in value.shape:
+        raise ValueError(f"{name} is empty: at least one observation is needed")
+
+
+def _checked_chunk(x, t, start):
+    """The chunk as float64, refusing non-finite values with their global row numbers."""
+    x, t = np.asarray(x, dtype=np.float64), np.asarray(t, dtype=np.float64)
+    for name, values in (("x", x), ("t", t)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            rows = (start + np.unique(np.nonzero(bad)[0])[:5]).tolist()
+            raise ValueError(f"{name} has {int(bad.sum())} non-finite value(s) (NaN or inf) in rows {start} to "
+                             f"{start + len(values) - 1}, first at row(s) {rows}")
+    return x, t
+
+
+class ChunkedData:
+    """``x`` (N,) or (N, D) and ``t`` (N,) read in chunks of rows: NumPy or memory-mapped arrays, or Dask arrays.
+
+    Shapes and dtypes are checked at once, values chunk by chunk as they are read; nothing is copied whole.
+    """
+
+    def __init__(self, x, t, *, chunk_rows=CHUNK_ROWS):
+        for name, value in (("x", x), ("t", t)):
+            if not (isinstance(value, np.ndarray) or _is_dask(value)):
+                raise TypeError(f"{name} must be a NumPy, memory-mapped or Dask array here, got {type(value).__name__}")
+        _check_array(x, "x", (1, 2))
+        _check_array(t, "t", (1,))
+        if x.shape[0] != t.shape[0]:
+            raise ValueError(f"x and t must have the same number of rows, got {x.shape[0]} and {t.shape[0]}")
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+        self.dask = _is_dask(x) or _is_dask(t)
+        if self.dask:
+            import dask.array as da
+
+            x, t = da.asarray(x), da.asarray(t)
+            x = x.rechunk({1: -1}) if x.ndim == 2 else x  # whole rows in every block
+            t = t.rechunk((x.chunks[0],))
+        self.x, self.t, self.chunk_rows = x, t, int(chunk_rows)
+        self.n = int(x.shape[0])
+        self.template = np.empty((0,) + tuple(x.shape[1:]))  # shape of the inputs, for checking new inputs
+
+    def map(self, function):
+        """``[function(x_chunk, t_chunk) for each chunk]``, the chunks checked and in float64; Dask blocks are
+        mapped on Dask's scheduler."""
+        if self.dask:
+            import dask
+
+            starts = np.concatenate([[0], np.cumsum(self.x.chunks[0])[:-1]])
+            x_blocks, t_blocks = self.x.to_delayed().ravel(), self.t.to_delayed().ravel()
+            tasks = [dask.delayed(_apply)(function, xb, tb, int(s)) for xb, tb, s in zip(x_blocks, t_blocks, starts)]
+            return list(dask.compute(*tasks))
+        return [_apply(function, self.x[s:s + self.chunk_rows], self.t[s:s + self.chunk_rows], s)
+                for s in range(0, self.n, self.chunk_rows)]
+
+    def ranges(self):
+        """Column minima and maxima of x, as a 2-row array shaped like x (what the bases' conditioning needs)."""
+        pieces = self.map(lambda x, t: np.stack([x.min(axis=0), x.max(axis=0)]))
+        return np.stack([np.min([p[0] for p in pieces], axis=0), np.max([p[1] for p in pieces], axis=0)])
+
+
+def _apply(function, x, t, start):
+    x, t = _checked_chunk(x, t, start)
+    return function(x, t)
+
+
+def _triangular_factor(rows):
+    """R of the QR factorization of ``rows``, padded to square and with a non-negative diagonal."""
+    width = rows.shape[1]
+    r = np.linalg.qr(rows, mode="r")
+    r = np.vstack([r, np.zeros((width - r.shape[0], width))]) if r.shape[0] < width else r
+    signs = np.where(np.diag(r) < 0, -1.0, 1.0)  # flipping a row of R flips a column of Q: same factorization
+    return signs[:, None] * r
+
+
+def gaussian_statistics(data, transform):
+    """One pass over ``data`` (:class:`ChunkedData`): the :class:`GaussianStatistics` of the design
+    ``transform(x, np)`` (the conditioned features) and t."""
+    factors = data.map(lambda x, t: _triangular_factor(np.column_stack([transform(x, np), t])))
+    factor = factors[0]
+    for block in factors[1:]:
+        factor = _triangular_factor(np.vstack([factor, block]))
+    p = factor.shape[0] - 1
+    return GaussianStatistics(n=data.n, r=factor[:p, :p], z=factor[:p, p], rss=float(factor[p, p] ** 2))

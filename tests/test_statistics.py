@@ -1,0 +1,241 @@
+"""A Gaussian model observed through its sufficient statistics is the row-wise model: same density, same answers.
+
+References: the row-wise model built from the same arrays (PyMC's own Normal log density per row), and a single
+QR of the whole design for the chunked statistics.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from models import (
+    GaussianBasis,
+    LinearBasis,
+    PolynomialBasis,
+    add_log_likelihood,
+    exact_posterior,
+    fit_map,
+    gaussian_regression,
+    likelihoods,
+    log_evidence,
+    predict,
+    priors,
+    regression,
+    sample_posterior,
+)
+from models.builders import STATISTICS_MIN_ROWS
+from models.statistics import ChunkedData, gaussian_statistics
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(sum(map(ord, "sufficient statistics")))
+    x = rng.uniform(-3.0, 5.0, size=(3000, 2))
+    t = 1.0 + 0.5 * x[:, 0] - np.sin(x[:, 1]) + 0.3 * rng.normal(size=3000)
+    return x, t
+
+
+def both(x, t, **kwargs):
+    """The row-wise model and the one observed through statistics, from the same arrays."""
+    return (gaussian_regression(x, t, sufficient_statistics=False, **kwargs),
+            gaussian_regression(x, t, sufficient_statistics=True, **kwargs))
+
+
+CASES = {
+    "fixed sigma, linear": dict(sigma=0.3),
+    "learned sigma (HalfFlat), polynomial": dict(basis=PolynomialBasis(4)),
+    "Jeffreys sigma, Normal prior": dict(sigma_prior=priors.Jeffreys(), prior=priors.Normal(2.0)),
+    "HalfCauchy sigma, Laplace prior, Gaussian basis": dict(sigma_prior=priors.HalfCauchy(1.0), prior=priors.Laplace(1.0),
+                                                            basis=GaussianBasis(np.linspace(-3, 5, 4), 2.0)),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_log_density_and_gradient_equal_the_row_wise_model(data, case):
+    """At random points (in w, which both models share), logp and its gradient agree to ~1e-12 relative."""
+    x, t = data
+    x = x[:, 0] if isinstance(case.get("basis"), (PolynomialBasis, GaussianBasis)) else x
+    rows, stats = both(x, t, **case)
+    assert rows.regression_spec.statistics is None and stats.regression_spec.statistics is not None
+    assert "t" not in stats.named_vars and "x" not in stats.named_vars
+    w_map = fit_map(stats)["w"]
+    rng = np.random.default_rng(1)
+    functions = [(m.compile_logp(), m.compile_dlogp(), m.regression_spec.to_w, m.initial_point()) for m in (rows, stats)]
+    for _ in range(5):
+        w = w_map + 0.05 * rng.normal(size=len(w_map))
+        log_sigma = np.log(0.3) + 0.2 * rng.normal()
+        values = []
+        for logp, dlogp, to_w, point in functions:
+            point = dict(point, w_internal=np.linalg.solve(to_w, w))
+            if "sigma_log__" in point:
+                point["sigma_log__"] = log_sigma
+            gradient = np.asarray(dlogp(point))
+            p = len(w)
+            # the gradient in w: d/dw = T^-T d/dw_internal (w_internal comes first in the value variables)
+            values.append((float(logp(point)), np.concatenate([np.linalg.solve(to_w.T, gradient[:p]), gradient[p:]])))
+        (logp_rows, gradient_rows), (logp_stats, gradient_stats) = values
+        assert abs(logp_stats - logp_rows) <= 1e-10 * abs(logp_rows)
+        np.testing.assert_allclose(gradient_stats, gradient_rows, rtol=1e-9, atol=1e-10 * np.max(np.abs(gradient_rows)))
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_map_equals_the_row_wise_map(data, case):
+    x, t = data
+    x = x[:, 0] if isinstance(case.get("basis"), (PolynomialBasis, GaussianBasis)) else x
+    rows, stats = (fit_map(m) for m in both(x[:600], t[:600], **case))  # 600 rows: the row-wise lasso is slow
+    for name in rows:
+        # exact rules on both (lasso: coordinate descent to 1e-15 relative steps)
+        np.testing.assert_allclose(stats[name], rows[name], rtol=1e-10, atol=1e-12)
+
+
+def test_exact_posterior_evidence_and_log_likelihood_equal_the_row_wise_model(data):
+    x, t = data
+    rows, stats = both(x, t, sigma_prior=priors.Jeffreys())
+    exact_rows, exact_stats = (exact_posterior(m, draws=200, random_seed=5) for m in (rows, stats))
+    # same internal coordinates and the same seed: the same draws, up to rounding
+    np.testing.assert_allclose(exact_stats.posterior["w"].values, exact_rows.posterior["w"].values, rtol=1e-10)
+    np.testing.assert_allclose(exact_stats.posterior["sigma"].values, exact_rows.posterior["sigma"].values, rtol=1e-12)
+    # the pointwise log-likelihood is read back from the rows: PyMC's per-row value on the row-wise model
+    np.testing.assert_allclose(exact_stats.log_likelihood["t"].values, exact_rows.log_likelihood["t"].values,
+                               rtol=1e-12, atol=1e-12)
+    rows, stats = both(x, t, sigma=0.3, prior=priors.Normal(1.0))
+    assert log_evidence(stats) == pytest.approx(log_evidence(rows), rel=1e-13)
+
+
+def test_predict_from_statistics(data):
+    x, t = data
+    rows, stats = both(x, t, sigma=0.3)
+    idata = exact_posterior(stats, draws=2000, random_seed=6)
+    x_new = np.array([[0.0, 1.0], [4.0, -2.0]])
+    from_stats, from_rows = predict(stats, idata, x_new, random_seed=7), predict(rows, idata, x_new, random_seed=7)
+    np.testing.assert_allclose(from_stats.predictions["mu"].values, from_rows.predictions["mu"].values, rtol=1e-12)
+    t_new = from_stats.predictions["t"].values.reshape(-1, 2)
+    mu = from_stats.predictions["mu"].values.reshape(-1, 2)
+    # t = mu + sigma * noise: the noise's sd is sigma to Monte Carlo precision (2000 draws: ~1.6%)
+    np.testing.assert_allclose((t_new - mu).std(axis=0), 0.3, rtol=0.08)
+    with pytest.raises(ValueError, match="x_new must have 2 columns"):
+        predict(stats, idata, np.zeros((3, 3)))
+
+
+def test_large_log_likelihoods_are_left_out_until_asked(data, monkeypatch):
+    import models.posterior
+
+    x, t = data
+    _, stats = both(x, t, sigma=0.3)
+    monkeypatch.setattr(models.posterior, "LOG_LIKELIHOOD_MAX_VALUES", 1000)
+    with pytest.warns(UserWarning, match="add_log_likelihood"):
+        idata = exact_posterior(stats, draws=10, random_seed=1)
+    assert "log_likelihood" not in idata.groups()
+    add_log_likelihood(stats, idata)
+    assert idata.log_likelihood["t"].shape == (1, 10, len(t))
+
+
+def test_chunked_statistics_equal_one_qr(data):
+    """Any chunking gives the factor of one QR of the whole [Z | t] (up to the signs fixed by a positive diagonal)."""
+    x, t = data
+    transform = LinearBasis().conditioned(x).transform
+    whole = np.linalg.qr(np.column_stack([transform(x, np), t]), mode="r")
+    whole = np.where(np.diag(whole) < 0, -1.0, 1.0)[:, None] * whole
+    for chunk_rows in (1, 7, 1000, 10_000):
+        statistics = gaussian_statistics(ChunkedData(x, t, chunk_rows=chunk_rows), transform)
+        np.testing.assert_allclose(statistics.r, whole[:3, :3], rtol=1e-12, atol=1e-12 * np.abs(whole).max())
+        np.testing.assert_allclose(statistics.z, whole[:3, 3], rtol=1e-11, atol=1e-12 * np.abs(whole).max())
+        assert statistics.rss == pytest.approx(whole[3, 3] ** 2, rel=1e-10)
+        assert statistics.n == len(t)
+
+
+def test_memory_mapped_files(data, tmp_path):
+    x, t = data
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "t.npy", t)
+    x_map, t_map = np.load(tmp_path / "x.npy", mmap_mode="r"), np.load(tmp_path / "t.npy", mmap_mode="r")
+    model = gaussian_regression(x_map, t_map)  # memory-mapped: statistics whatever N
+    assert model.regression_spec.statistics is not None
+    np.testing.assert_allclose(fit_map(model)["w"], fit_map(gaussian_regression(x, t))["w"], rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the cluster's start-up chatter (ports, resource limits)
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_dask_arrays_on_a_local_cluster(data, dask_client):
+    """Blocks are reduced on the distributed scheduler's worker processes: the same statistics as NumPy's."""
+    import dask.array as da
+
+    x, t = data
+    x_dask, t_dask = da.from_array(x, chunks=(700, 2)), da.from_array(t, chunks=1100)  # unaligned row chunks
+    model = gaussian_regression(x_dask, t_dask)
+    reference = gaussian_regression(x, t, sufficient_statistics=True)
+    statistics, expected = model.regression_spec.statistics, reference.regression_spec.statistics
+    np.testing.assert_allclose(statistics.r, expected.r, rtol=1e-12, atol=1e-12 * np.abs(expected.r).max())
+    np.testing.assert_allclose(fit_map(model)["w"], fit_map(reference)["w"], rtol=1e-12)
+    idata = exact_posterior(model, draws=20, random_seed=1)  # log-likelihood read back through Dask
+    np.testing.assert_allclose(idata.log_likelihood["t"].values,
+                               exact_posterior(reference, draws=20, random_seed=1).log_likelihood["t"].values, rtol=1e-12)
+    bad = x.copy()
+    bad[2345, 1] = np.nan
+    with pytest.raises(ValueError, match=r"x has 1 non-finite value.*row\(s\) \[2345\]"):
+        gaussian_regression(da.from_array(bad, chunks=(700, 2)), t_dask)
+
+
+def test_when_statistics_are_used(data):
+    x, t = data
+    rng = np.random.default_rng(2)
+    big_x = rng.normal(size=STATISTICS_MIN_ROWS)
+    big_t = big_x + rng.normal(size=STATISTICS_MIN_ROWS)
+    assert gaussian_regression(big_x, big_t).regression_spec.statistics is not None
+    assert gaussian_regression(big_x[:-1], big_t[:-1]).regression_spec.statistics is None
+    heteroscedastic = likelihoods.Gaussian(sigma_basis=LinearBasis())
+    assert regression(big_x, big_t, likelihood=heteroscedastic).regression_spec.statistics is None
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda x, t: gaussian_regression(x, t, sufficient_statistics="yes"), TypeError, "sufficient_statistics must be"),
+    (lambda x, t: regression(x, (t > 1).astype(float), likelihood=likelihoods.Bernoulli(), sufficient_statistics=True),
+     ValueError, "needs a Gaussian likelihood with one sigma"),
+    (lambda x, t: regression(x, t, likelihood=likelihoods.Gaussian(sigma_basis=LinearBasis()),
+                             sufficient_statistics=True), ValueError, "needs a Gaussian likelihood with one sigma"),
+    (lambda x, t: gaussian_regression(x[:, 0].astype(str), t, sufficient_statistics=True), TypeError, "real numbers"),
+    (lambda x, t: gaussian_regression(x[:5], t[:4], sufficient_statistics=True), ValueError, "same number of rows"),
+    (lambda x, t: gaussian_regression(np.column_stack([x, x[:, 0]]), t, sufficient_statistics=True), ValueError,
+     "rank deficient"),
+    (lambda x, t: gaussian_regression(x[:3], t[:3], sufficient_statistics=True), ValueError, "improper"),
+])
+def test_bad_inputs(data, call, error, message):
+    x, t = data
+    with pytest.raises(error, match=message):
+        call(x, t)
+
+
+def test_dask_needs_statistics(data):
+    import dask.array as da
+
+    x, t = data
+    with pytest.raises(ValueError, match="Dask arrays are read through sufficient statistics"):
+        regression(da.from_array(x), da.from_array((t > 1).astype(float)), likelihood=likelihoods.Bernoulli())
+
+
+@pytest.mark.slow
+def test_nuts_on_statistics_matches_exact_draws(data):
+    """NUTS on the statistics model against iid exact draws (Jeffreys sigma, flat w): means within Monte Carlo error."""
+    x, t = data
+    _, stats = both(x, t, sigma_prior=priors.Jeffreys())
+    nuts = sample_posterior(stats, draws=1000, tune=1000, chains=2, random_seed=3, cores=1)
+    exact = exact_posterior(stats, draws=20_000, random_seed=4, log_likelihood=False)
+    for name in ("w", "sigma"):
+        nuts_draws = nuts.posterior[name].values.reshape(2000, -1)
+        exact_draws = exact.posterior[name].values.reshape(20_000, -1)
+        sd = exact_draws.std(axis=0)
+        # ~2000 nearly independent draws (a whitened posterior): the mean's error is ~sd/45; allow sd/8
+        assert np.all(np.abs(nuts_draws.mean(axis=0) - exact_draws.mean(axis=0)) < sd / 8)
+        np.testing.assert_allclose(nuts_draws.std(axis=0), sd, rtol=0.1)
+    assert nuts.log_likelihood["t"].shape == (2, 1000, len(t))
