@@ -1,6 +1,6 @@
 """Run the analyses into one results folder and assemble results/index.html and results/summary.json.
 
-    python -m analyses [--quick] [--seed N] [--out DIR] [--only NAME[,NAME]] [--allow-unconverged]
+    python -m analyses [--quick | --full] [--seed N] [--out DIR] [--only NAME[,NAME]] [--allow-unconverged]
 
 Crash-safe: the analyses write into a staging folder inside ``--out``; only a finished analysis replaces its
 previous results, so a run killed mid-way (Ctrl-C, SIGKILL) leaves the previous results readable and whole, and
@@ -40,6 +40,7 @@ def main(argv=None):
     staging = out / f"{STAGING_PREFIX}{os.getpid()}"
     options = ["--seed", str(args.seed), "--out", str(staging), "--cache", str(args.cache)]
     options += ["--quick"] if args.quick else []
+    options += ["--full"] if args.full else []
     for name in names:
         start = time.perf_counter()
         print(f"[{name}] running ...", flush=True)

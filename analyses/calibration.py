@@ -42,8 +42,8 @@ The model is built once on the first simulated data set and only its observed da
 (``pm.set_data``): compiling costs seconds per fit, sampling tens of milliseconds. The builder whitens its internal
 coordinates with the least-squares residual sd of the data it was built on; after ``pm.set_data`` the density is
 still exactly the stated model's, but the coordinates are whitened for that first data set, not the current one.
-NUTS adapts its mass matrix to that; ADVI starts its sds at softplus(0) = 0.69 in those coordinates and has to move
-them, further the more a data set's noise level differs. As a control, the full run also calls ``fit_advi`` on a
+NUTS adapts its mass matrix to that; ADVI starts its sds at the mean-field curvature at each data set's MAP, as
+``fit_advi`` does, so the coordinates matter little to it. As a control, the full run also calls ``fit_advi`` on a
 model built on each of a few data sets (its own whitening) and compares its sds with NUTS's.
 
 Run alone: ``python -m analyses.calibration [--quick] [--seed N] [--out DIR]``.
@@ -57,6 +57,7 @@ import pymc as pm
 from scipy import stats
 
 from models import LinearBasis, convergence, exact_posterior, fit_advi, fit_map, gaussian_regression, priors, sample_posterior
+from models.posterior import mean_field_sds
 
 from .report import cached_arrays, parse_args, table, write_result
 
@@ -192,7 +193,7 @@ def advi_fitter(model, *, n):
     """``fit_advi(model, n=n, ...)`` compiled once: ``fit(draws, random_seed) -> {"w": (draws, p), "sigma": (draws,)}``.
 
     Uses the data in the model when called (change them with ``pm.set_data``). Per call the variational
-    parameters restart at (MAP, rho = 0), the optimizer's state is reset and the random streams are seeded
+    parameters restart where ``fit_advi`` starts them (the MAP, and sds from the curvature there), the optimizer's state is reset and the random streams are seeded
     as ``fit_advi`` -> ``pm.fit`` -> ``Approximation.sample`` seed them, so the draws are ``fit_advi``'s.
     """
     from pymc.pytensorf import reseed_rngs
@@ -208,6 +209,7 @@ def advi_fitter(model, *, n):
                if i.update is not None and not isinstance(i.variable.type, RandomType)}
     to_w = model.regression_spec.to_w
     sample = approximation.sample_dict_fn  # compiled on first use
+    start_sds = mean_field_sds(model)  # fit_advi's starting sds: the mean-field curvature at the MAP
 
     def fit(draws, random_seed):
         seeds = np.random.default_rng(random_seed).integers(2**31, size=2)  # as fit_advi
@@ -218,7 +220,8 @@ def advi_fitter(model, *, n):
         for variable, value in initial.items():
             variable.set_value(value.copy())
         mu.set_value(np.concatenate([np.ravel(start[v.name]) for v in model.value_vars]))
-        rho.set_value(np.zeros_like(rho.get_value()))
+        sds = start_sds(start)
+        rho.set_value(np.log(np.expm1(np.concatenate([np.ravel(sds[v.name]) for v in model.value_vars]))))
         for _ in range(n):
             step()
         (seed,) = _get_seeds_per_chain(int(seeds[1]), 1)

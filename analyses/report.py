@@ -22,7 +22,7 @@ import numpy as np
 matplotlib.use("Agg")
 
 ANALYSES = ("mse_is_gaussian_mle", "learned_sigma", "priors_are_regularizers", "loss_likelihood_table",
-            "map_vs_posterior", "model_selection", "predictive", "calibration")
+            "map_vs_posterior", "model_selection", "predictive", "calibration", "scaling")
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
 
 
@@ -31,6 +31,7 @@ def parse_args(argv, description):
     parser.add_argument("--quick", action="store_true", help="a small smoke run (used by the tests)")
     parser.add_argument("--seed", type=int, default=20211231, help="seed of every random draw (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder (default: results/ of the repository)")
+    parser.add_argument("--full", action="store_true", help="scaling: add N = 1e7, from a memory-mapped file")
     parser.add_argument("--only", type=lambda text: text.split(","), default=None, metavar="NAME[,NAME]",
                         help="python -m analyses: run only these analyses")
     parser.add_argument("--cache", type=Path, default=None,

@@ -300,10 +300,17 @@ def _statistics_regression(x, t, likelihood, basis, prior):
         sigma0 = float(np.sqrt(statistics.rss / (n - p))) if n > p and statistics.rss > 0 else 1.0
     r_inverse, to_w = _internal_coordinates(statistics.r, sigma0, prior, conditioned)
 
+    # every number that depends on the data sits in pm.Data, so the graph depends only on the model's structure:
+    # compiled functions are reused across data sets (PyTensor's cache; nutpie's with_data in sample_posterior)
     coords = {"feature": names, "feature_internal": np.arange(p), "statistic": np.arange(p)}
     with pm.Model(coords=coords) as model:
-        w_internal = _weights(to_w, prior, likelihood)
-        likelihood.observe_statistics(pt.dot(statistics.r @ r_inverse, w_internal), statistics)
+        to_w_data = pm.Data("to_w", to_w)
+        rotated_design = pm.Data("rotated_design", statistics.r @ r_inverse)  # mu_rotated = R r_inverse w_internal
+        z = pm.Data("t_rotated_obs", statistics.z, dims="statistic")
+        rss = pm.Data("t_residual_ss_obs", np.float64(statistics.rss))
+        dof = pm.Data("residual_dof", np.float64(n - p))
+        w_internal = _weights(to_w_data, prior, likelihood)
+        likelihood.observe_statistics(pt.dot(rotated_design, w_internal), z, rss, dof if n > p else None)
     model.regression_spec = RegressionSpec(basis, likelihood, prior, RegressionSpec.variable_names(model),
                                            conditioned, r_inverse, to_w, statistics, data)
     return model

@@ -173,7 +173,7 @@ class Gaussian:
             sigma = self.sigma_prior.rv("sigma") if self.learns_sigma else self.sigma
         return pm.Normal("t", mu=mu, sigma=sigma, observed=observed, dims="obs_id")
 
-    def observe_statistics(self, mu_rotated, statistics):
+    def observe_statistics(self, mu_rotated, z, rss, dof):
         r"""The same likelihood observed through the sufficient statistics of :mod:`models.statistics`.
 
         Rotating t by the orthogonal :math:`[Q, Q_\perp]` of :math:`Z = QR` splits it into independent parts:
@@ -185,21 +185,20 @@ class Gaussian:
 
         so :math:`\log p(t \mid a, \sigma) = \log\mathcal N(z \mid Ra, \sigma^2 I_p)
         - \tfrac{N-p}{2}\log(2\pi\sigma^2) - \rho^2/(2\sigma^2)`, exactly, constants included. ``mu_rotated`` is
-        :math:`R a` (``t_rotated``, dims ``statistic``); ``t_residual_ss`` holds :math:`\rho^2` with the density of
+        :math:`R a`; ``z``, ``rss`` (:math:`\rho^2`) and ``dof`` (:math:`N - p`, None when N = p) are the model's
+        ``pm.Data``. Observed: ``t_rotated`` (dims ``statistic``) and ``t_residual_ss``, whose density is that of
         the :math:`N-p` rotated residuals (its random draws are :math:`\sigma^2\chi^2_{N-p}`).
         """
         sigma = self.sigma_prior.rv("sigma") if self.learns_sigma else self.sigma
-        pm.Normal("t_rotated", mu=mu_rotated, sigma=sigma, observed=statistics.z, dims="statistic")
-        k = statistics.n - len(statistics.z)
-        if k > 0:
-            def residual_logp(value, sigma):
-                return -k / 2 * np.log(2 * np.pi) - k * pt.log(sigma) - value / (2 * sigma**2)
+        pm.Normal("t_rotated", mu=mu_rotated, sigma=sigma, observed=z, dims="statistic")
+        if dof is not None:
+            def residual_logp(value, sigma, dof):
+                return -dof / 2 * np.log(2 * np.pi) - dof * pt.log(sigma) - value / (2 * sigma**2)
 
-            def residual_random(sigma, rng=None, size=None):
-                return np.asarray(sigma) ** 2 * rng.chisquare(k, size=size)
+            def residual_random(sigma, dof, rng=None, size=None):
+                return np.asarray(sigma) ** 2 * rng.chisquare(dof, size=size)
 
-            pm.CustomDist("t_residual_ss", sigma, logp=residual_logp, random=residual_random,
-                          observed=np.float64(statistics.rss))
+            pm.CustomDist("t_residual_ss", sigma, dof, logp=residual_logp, random=residual_random, observed=rss)
 
     def sklearn_estimator(self):
         from sklearn.linear_model import LinearRegression

@@ -24,6 +24,7 @@ the range of each column of x, found in a first pass.
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 
 CHUNK_ROWS = 65_536
 
@@ -125,9 +126,10 @@ def _apply(function, x, t, start):
 
 
 def _triangular_factor(rows):
-    """R of the QR factorization of ``rows``, padded to square and with a non-negative diagonal."""
+    """R of the QR factorization of ``rows`` (overwritten), padded to square and with a non-negative diagonal."""
     width = rows.shape[1]
-    r = np.linalg.qr(rows, mode="r")
+    (r,) = scipy.linalg.qr(rows, mode="r", overwrite_a=True, check_finite=False)  # Householder (LAPACK geqrf)
+    r = r[:width]
     r = np.vstack([r, np.zeros((width - r.shape[0], width))]) if r.shape[0] < width else r
     signs = np.where(np.diag(r) < 0, -1.0, 1.0)  # flipping a row of R flips a column of Q: same factorization
     return signs[:, None] * r
@@ -136,9 +138,15 @@ def _triangular_factor(rows):
 def gaussian_statistics(data, transform):
     """One pass over ``data`` (:class:`ChunkedData`): the :class:`GaussianStatistics` of the design
     ``transform(x, np)`` (the conditioned features) and t."""
-    factors = data.map(lambda x, t: _triangular_factor(np.column_stack([transform(x, np), t])))
+    def factor_of_chunk(x, t):
+        z = transform(x, np)
+        rows = np.empty((len(t), z.shape[1] + 1), order="F")  # LAPACK's layout: no copy inside the QR
+        rows[:, :-1], rows[:, -1] = z, t
+        return _triangular_factor(rows)
+
+    factors = data.map(factor_of_chunk)
     factor = factors[0]
     for block in factors[1:]:
-        factor = _triangular_factor(np.vstack([factor, block]))
+        factor = _triangular_factor(np.asfortranarray(np.vstack([factor, block])))
     p = factor.shape[0] - 1
     return GaussianStatistics(n=data.n, r=factor[:p, :p], z=factor[:p, p], rss=float(factor[p, p] ** 2))

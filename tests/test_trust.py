@@ -91,9 +91,10 @@ def test_same_seed_gives_byte_identical_summary(quick_results, tmp_path):
 
     loss_likelihood_table is left out of the rerun to keep `make test` within its time budget (its quick run costs
     about two minutes); its NUTS runs use the same seeding path (sample_posterior's random_seed) as the others.
+    scaling is left out because its summary is a benchmark: timings, which no seed fixes.
     """
     out, _, _ = quick_results
-    names = [name for name in report.ANALYSES if name != "loss_likelihood_table"]
+    names = [name for name in report.ANALYSES if name not in ("loss_likelihood_table", "scaling")]
     subprocess.run([sys.executable, "-m", "analyses", "--quick", "--seed", "3", "--only", ",".join(names),
                     "--out", str(tmp_path)], cwd=ROOT, check=True, capture_output=True, timeout=1200)
     first, second = (json.loads((folder / "summary.json").read_text()) for folder in (out, tmp_path))
@@ -118,7 +119,9 @@ def test_killed_run_leaves_previous_results_and_the_next_run_completes(kill, qui
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in process.stdout:  # kill while the first analysis is computing
         if "[mse_is_gaussian_mle] running" in line:
-            time.sleep(3)
+            # early, while it imports: later, pm.find_MAP (which the analysis compares with) catches a
+            # KeyboardInterrupt to return its current point, and the run would go on
+            time.sleep(0.5)
             process.send_signal(kill)
             break
     process.wait(timeout=120)
