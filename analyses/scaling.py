@@ -46,7 +46,7 @@ CHUNK = 65_536
 
 def settings(quick, full):
     if quick:
-        return {"sizes": [1_000, 10_000], "draws": 300, "tune": 300, "cap_seconds": 120.0}
+        return {"sizes": [1_000, 10_000], "draws": 300, "tune": 300, "cap_seconds": 20.0}
     sizes = [1_000, 10_000, 100_000, 1_000_000] + ([10_000_000] if full else [])
     return {"sizes": sizes, "draws": 1000, "tune": 1000, "cap_seconds": 600.0}
 

@@ -1,0 +1,37 @@
+"""The scaling benchmark: its quick run measures every method and states what it skipped (no timed assertions)."""
+
+import numpy as np
+import pytest
+
+from analyses import scaling
+
+
+@pytest.mark.slow
+def test_quick_run_measures_every_method(quick_results):
+    out, _, records = quick_results
+    summary = records["scaling"]["summary"]
+    sizes = [row["n"] for row in summary["rows"]]
+    assert sizes == scaling.settings(quick=True, full=False)["sizes"]
+    for row in summary["rows"]:
+        for key in ("suite_default", "nutpie_statistics", "exact"):
+            seconds, ess_per_second = row[key]
+            assert seconds > 0 and ess_per_second > 0
+        # row-wise PyMC either ran or says why not (its predicted time passed the cap)
+        assert row["pymc_rows"] is not None or row["pymc_rows_skipped_predicted_seconds"] > 0
+        assert row["memmap_extra_mb"] >= 0 and row["file_mb"] > 0
+    assert summary["ratios"]["suite_time_largest_over_smallest"] > 0
+    assert (out / "scaling" / "scaling.png").exists()
+
+
+def test_simulated_data_follow_the_stated_model(tmp_path):
+    """write_data: t = 1 + x @ linspace(-1, 1, 9) + N(0, 0.5^2), the same rows for the same seed."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        scaling.write_data(tmp_path / folder, 5000, seed=5)
+    x, t = np.load(tmp_path / "a" / "x.npy"), np.load(tmp_path / "a" / "t.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "b" / "x.npy"), x)
+    design = np.column_stack([np.ones(len(t)), x])
+    w, sse = np.linalg.lstsq(design, t, rcond=None)[:2]
+    # least squares: each weight within ~4 standard errors (0.5 / sqrt(5000) = 0.007); sigma^2 within ~4 * sqrt(2/N)
+    np.testing.assert_allclose(w, np.concatenate([[1.0], np.linspace(-1, 1, scaling.P - 1)]), atol=0.03)
+    assert abs(sse[0] / (len(t) - scaling.P) / 0.25 - 1) < 0.08
