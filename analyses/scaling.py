@@ -8,8 +8,9 @@ model observed that way has exactly the row-wise model's density (``tests/test_s
 A benchmark, measured side by side in one run (wall time with compilation, and bulk ESS per second, the smallest
 over ``w`` and ``sigma``) for a linear model with p = 10 weights and a learned sigma, 2 chains x ``draws``:
 
-- PyMC's default NUTS on the row-wise likelihood (``sufficient_statistics=False``), skipped once its time,
-  extrapolated linearly in N from the previous size, passes a cap (and the table says so);
+- PyMC's default NUTS on the row-wise likelihood (``pm.sample`` on ``sufficient_statistics=False``), in a child
+  process stopped at a time cap, and skipped once its time extrapolated linearly in N from the previous size
+  passes the cap (the table says which);
 - the suite's default, ``sample_posterior(gaussian_regression(x, t))`` (statistics from 5000 rows on);
 - nutpie on the statistics;
 - exact iid draws (``exact_posterior``) against one least-squares solve (``numpy.linalg.lstsq``) on the same data,
@@ -25,6 +26,8 @@ Run alone: ``python -m analyses.scaling [--quick | --full] [--seed N] [--out DIR
 """
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,7 +38,6 @@ from pathlib import Path
 import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
-import pymc as pm
 
 from models import exact_posterior, fit_map, gaussian_regression, sample_posterior
 
@@ -48,9 +50,9 @@ CHUNK = 65_536
 
 def settings(quick, full):
     if quick:
-        return {"sizes": [1_000, 10_000], "draws": 300, "tune": 300, "cap_seconds": 20.0}
+        return {"sizes": [1_000, 10_000], "draws": 200, "tune": 200, "cap_seconds": 30.0}
     sizes = [1_000, 10_000, 100_000, 1_000_000] + ([10_000_000] if full else [])
-    return {"sizes": sizes, "draws": 1000, "tune": 1000, "cap_seconds": 600.0}
+    return {"sizes": sizes, "draws": 1000, "tune": 1000, "cap_seconds": 300.0}
 
 
 def write_data(path, n, seed):
@@ -84,18 +86,12 @@ def timed(function):
 
 
 def nuts_run(x, t, setting, seed, **options):
-    """Build and sample; returns (seconds, bulk ESS/s). ``options``: sufficient_statistics and sampler.
-
-    The row-wise baseline is ``pm.sample`` with its defaults (no pointwise log-likelihood), as a PyMC user runs it;
-    the others go through ``sample_posterior``, which adds the log-likelihood for LOO where it is small enough.
-    """
+    """Build and sample with ``sample_posterior``; returns (seconds, bulk ESS/s). ``options``: sufficient_statistics
+    and sampler."""
     statistics = options.pop("sufficient_statistics", None)
 
     def run():
         model = gaussian_regression(x, t, sufficient_statistics=statistics)
-        if statistics is False:
-            return pm.sample(draws=setting["draws"], tune=setting["tune"], chains=2, random_seed=seed, model=model,
-                             progressbar=False)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="the pointwise log-likelihood would hold")
             return sample_posterior(model, draws=setting["draws"], tune=setting["tune"], chains=2, random_seed=seed,
@@ -103,6 +99,41 @@ def nuts_run(x, t, setting, seed, **options):
 
     idata, seconds = timed(run)
     return seconds, min_ess_per_second(idata, seconds)
+
+
+ROW_WISE_PROBE = """
+import json, sys, time
+import numpy as np
+import pymc as pm
+from analyses.scaling import min_ess_per_second
+from models import gaussian_regression
+folder, draws, tune, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+x, t = np.load(folder + "/x.npy"), np.load(folder + "/t.npy")
+start = time.perf_counter()
+model = gaussian_regression(x, t, sufficient_statistics=False)
+idata = pm.sample(draws=draws, tune=tune, chains=2, random_seed=seed, model=model, progressbar=False)
+seconds = time.perf_counter() - start
+print(json.dumps([seconds, min_ess_per_second(idata, seconds)]))
+"""
+
+
+def row_wise_run(folder, setting, seed):
+    """PyMC's ``pm.sample`` with its defaults on the row-wise model, as a PyMC user runs it, in a child process
+    stopped at ``cap_seconds``: (seconds, bulk ESS/s), or None when it was stopped."""
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-c", ROW_WISE_PROBE, str(folder), str(setting["draws"]), str(setting["tune"]), str(seed)]
+    # its own process group, so that PyMC's chain processes are stopped with it
+    process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=setting["cap_seconds"])
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return None
+    if process.returncode != 0:
+        raise RuntimeError(f"the row-wise PyMC run failed (exit status {process.returncode})")
+    return tuple(json.loads(output.strip().splitlines()[-1]))
 
 
 def exact_run(x, t, draws, seed):
@@ -159,13 +190,19 @@ def benchmark(setting, seed):
             row = {"n": n, "file_mb": file_mb, "memmap_extra_mb": memory["extra_mb"],
                    "memmap_build_and_map_seconds": memory["seconds"]}
             predicted = None if previous_row_wise is None else previous_row_wise * n / previous_row_wise_n
+            row["pymc_rows"] = None
             if in_memory and (predicted is None or predicted <= setting["cap_seconds"]):
-                print(f"  N = {n:.0e}: PyMC NUTS on the rows ...", flush=True)
-                row["pymc_rows"] = nuts_run(x, t, setting, run_seed, sufficient_statistics=False)
-                previous_row_wise, previous_row_wise_n = row["pymc_rows"][0], n
+                print(f"  N = {n:.0e}: PyMC NUTS on the rows (stopped at {setting['cap_seconds']:.0f} s) ...",
+                      flush=True)
+                row["pymc_rows"] = row_wise_run(folder, setting, run_seed)
+                if row["pymc_rows"] is None:
+                    row["pymc_rows_skipped"] = f"stopped at the cap, {setting['cap_seconds']:.0f} s"
+                    previous_row_wise, previous_row_wise_n = float("inf"), n
+                else:
+                    previous_row_wise, previous_row_wise_n = row["pymc_rows"][0], n
             else:
-                row["pymc_rows"] = None
-                row["pymc_rows_skipped_predicted_seconds"] = predicted
+                row["pymc_rows_skipped"] = ("not in memory" if not in_memory else
+                                            f"skipped: predicted {predicted:.0f} s > cap {setting['cap_seconds']:.0f} s")
             row["warm_build_and_map_seconds"] = min(timed(lambda: fit_map(gaussian_regression(x, t)))[1]
                                                     for _ in range(3))
             print(f"  N = {n:.0e}: the suite's default, nutpie on statistics, exact draws ...", flush=True)
@@ -195,7 +232,8 @@ def plot_scaling(rows):
             right.plot(sizes, ess, "o-", label=label)
     lstsq = [(r["n"], r["lstsq_seconds"]) for r in rows if r["lstsq_seconds"] is not None]
     left.plot(*zip(*lstsq), "k:", label="one least-squares solve")
-    left.plot(n, n / n[0] * rows[0]["pymc_rows"][0], color="gray", lw=0.8, ls="--", label="proportional to N")
+    if rows[0]["pymc_rows"]:
+        left.plot(n, n / n[0] * rows[0]["pymc_rows"][0], color="gray", lw=0.8, ls="--", label="proportional to N")
     for axis, label in ((left, "wall time (s), compilation included"), (right, "bulk ESS per second (min over w, sigma)")):
         axis.set_xscale("log")
         axis.set_yscale("log")
@@ -239,10 +277,9 @@ def main(argv=None):
 
     table_rows = []
     for row in rows:
-        skipped = row.get("pymc_rows_skipped_predicted_seconds")
         table_rows.append([
             row["n"],
-            *(cell(row[key][0]) if row.get(key) else f"skipped (predicted {skipped:.0f} s)" for key in METHODS),
+            *(cell(row[key][0]) if row.get(key) else row["pymc_rows_skipped"] for key in METHODS),
             cell(row["lstsq_seconds"]), cell(row["warm_build_and_map_seconds"]),
             *(cell(row[key][1]) if row.get(key) else "skipped" for key in METHODS),
             cell(row["memmap_extra_mb"]), cell(row["file_mb"]),
