@@ -21,6 +21,10 @@ features, then the QR factor of that design stacked with the prior's precision, 
 posterior at a nominal noise level), with ``w = T @ w_internal`` a ``Deterministic``.
 The map is linear, so a flat prior on ``w_internal`` is a flat prior on ``w``, and any other prior on
 ``w`` enters as a ``Potential`` on ``w`` itself: the density is exactly the stated model's.
+
+A Gaussian likelihood with one sigma can instead be observed through its sufficient statistics
+(``sufficient_statistics=``, :mod:`models.statistics`): the same density, with ``t_rotated`` and
+``t_residual_ss`` in place of ``t`` and no ``x`` in the model, at a cost per gradient independent of N.
 """
 
 from dataclasses import dataclass
