@@ -285,7 +285,9 @@ def main(argv=None):
             cell(row["memmap_extra_mb"]), cell(row["file_mb"]),
         ])
     parts = [f"Time of the suite's default posterior at N = {r['sizes_compared'][1]:.0e} over N = "
-             f"{r['sizes_compared'][0]:.0e}: {r['suite_time_largest_over_smallest']:.2f}x (target <= 1.5x at 1e6)."]
+             f"{r['sizes_compared'][0]:.0e}: {r['suite_time_largest_over_smallest']:.2f}x."]
+    if "suite_time_1e6_over_1e3" in r:
+        parts.append(f"At N = 1e6 over 1e3: {r['suite_time_1e6_over_1e3']:.2f}x (target <= 1.5x).")
     if "suite_ess_per_s_over_pymc_rows_at_1e5" in r:
         parts.append(f"At N = 1e5 its bulk ESS/s is {r['suite_ess_per_s_over_pymc_rows_at_1e5']:.0f}x PyMC's "
                      "default NUTS on the rows (target >= 100x).")
