@@ -141,14 +141,14 @@ def sample_posterior(model, *, draws=1000, tune=1000, chains=4, random_seed=None
     """
     _check_model(model)
     draws, tune, chains = _check_draws(draws, "draws"), _check_draws(tune, "tune"), _check_draws(chains, "chains")
+    spec = spec_of(model)
+    on_statistics = spec is not None and spec.statistics is not None
     if sampler is None:
-        spec = spec_of(model)
-        sampler = "nutpie" if spec is not None and spec.statistics is not None else "pymc"
+        sampler = "nutpie" if on_statistics else "pymc"
     if sampler == "pymc":
-        spec = spec_of(model)
-        row_wise = spec is None or spec.statistics is None  # else the rows' log-likelihood is added by _finish
+        # on statistics, the rows' log-likelihood is added by _finish (PyMC's would be the statistics')
         idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model,
-                          progressbar=progressbar, idata_kwargs={"log_likelihood": row_wise}, **kwargs)
+                          progressbar=progressbar, idata_kwargs={"log_likelihood": not on_statistics}, **kwargs)
     elif sampler == "nutpie":
         import nutpie
 

@@ -58,7 +58,7 @@ def _check_array(value, name, ndim):
     if value.ndim not in ndim:
         allowed = " or ".join(f"{d}-D" for d in ndim)
         raise ValueError(f"{name} must be {allowed}, got shape {value.shape}")
-    if value.shape[0] == 0 or 0 in value.shape:
+    if 0 in value.shape:
         raise ValueError(f"{name} is empty: at least one observation is needed")
 
 
