@@ -15,7 +15,7 @@ import numpy as np
 from models import PolynomialBasis, fit_map, gaussian_nll, gaussian_regression, log_likelihood_at
 
 from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import parse_args, table, write_result
+from .report import check, parse_args, table, write_result
 
 NAME = "learned_sigma"
 DEGREE = 3
@@ -109,9 +109,28 @@ def main(argv=None):
         f"mean {maps.mean():.4f} against the true 0.09, while SSE/(N - p) averages {unbiased.mean():.4f}; "
         "the difference vanishes as N grows."
     )
+    p = DEGREE + 1
+    grid_step = float(sigmas[1] - sigmas[0])
+    # over data sets of N = 10: E[SSE/N] = (N - p)/N sigma^2 with sd sigma^2 sqrt(2 (N - p))/N, E[SSE/(N-p)] = sigma^2
+    # with sd sigma^2 sqrt(2/(N - p)) (chi-square with N - p degrees of freedom); standard errors of their means
+    biased_expected, biased_se = (10 - p) / 10 * SIGMA**2, SIGMA**2 * np.sqrt(2 * (10 - p)) / 10 / np.sqrt(replications)
+    unbiased_se = SIGMA**2 * np.sqrt(2 / (10 - p)) / np.sqrt(replications)
+    checks = [
+        check(f"sigma_MAP^2 = SSE/N (flat prior, N = {', '.join(map(str, sizes))})",
+              f"max relative difference = {worst:.1e} (tolerance 1e-12)", worst < 1e-12),
+        check("the profile likelihood of sigma peaks at the MAP sqrt(SSE/N)",
+              f"grid argmax {profile_argmax:.4f} against {estimate['sigma']:.4f} (tolerance one grid step, "
+              f"{grid_step:.4f})", abs(profile_argmax - estimate["sigma"]) <= grid_step),
+        check("over repeated data sets of N = 10, SSE/N is biased low by (N - p)/N and SSE/(N - p) is unbiased",
+              f"mean SSE/N = {maps.mean():.4f} against {biased_expected:.4f}, mean SSE/(N - p) = "
+              f"{unbiased.mean():.4f} against {SIGMA**2:.4f} (tolerance 3 standard errors: {3 * biased_se:.4f}, "
+              f"{3 * unbiased_se:.4f})",
+              abs(maps.mean() - biased_expected) < 3 * biased_se and abs(unbiased.mean() - SIGMA**2) < 3 * unbiased_se),
+    ]
     return write_result(
         args.out, NAME, args=args,
         title="Learned sigma: sigma^2 = SSE/N",
+        claim="With sigma learned under a flat prior the MAP noise variance is the mean squared residual, SSE/N.",
         paragraph=paragraph,
         figures={
             "profile_likelihood": (plot_profile(sigmas, profile, estimate, check_points),
@@ -123,6 +142,7 @@ def main(argv=None):
                       [[e["n"], e["sigma2_map"], e["sse_over_n"], e["sse_over_n_minus_p"],
                         abs(e["sigma2_map"] / e["sse_over_n"] - 1)] for e in estimates])],
         summary=summary,
+        checks=checks,
     )
 
 

@@ -35,7 +35,7 @@ from scipy import optimize, special
 from models import LinearBasis, convergence, fit_advi, fit_map, likelihoods, priors, regression, sample_posterior
 from models.mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
 
-from .report import cached_idata, parse_args, table, write_result
+from .report import cached_idata, check, parse_args, table, write_result
 
 NAME = "loss_likelihood_table"
 
@@ -261,8 +261,10 @@ def classification(setting, rng, cache):
     return {"x": x, "t": t, "map": fit_map(model), "idata": idata}
 
 
-def network(setting, rng, cache):
-    """A ReLU MLP on data with a gap: its MAP (weight decay) and its posterior predictive by ADVI and NUTS."""
+def network(setting, rng, cache, progressbar=False):
+    """A ReLU MLP on data with a gap: its MAP (weight decay) and its posterior predictive by ADVI and NUTS.
+
+    The longest sampling run of the analyses: ``progressbar`` shows PyMC's progress bars."""
     x = np.concatenate([rng.uniform(-1.0, -0.2, size=20), rng.uniform(0.4, 0.8, size=10)])
     t = np.sin(2.5 * x) + 0.1 * rng.normal(size=len(x))
     model = mlp_regression(x, t, hidden=setting["mlp_hidden"], activation="relu", sigma=0.1,
@@ -274,9 +276,10 @@ def network(setting, rng, cache):
     nuts = cached_idata(cache, f"{NAME}-mlp-nuts", {"data": data, "draws": setting["mlp_draws"],
                                                       "tune": setting["mlp_tune"], "seed": int(seeds[0])},
                         lambda: sample_posterior(model, draws=setting["mlp_draws"], tune=setting["mlp_tune"], chains=2,
-                                                 random_seed=int(seeds[0]), cores=1), __file__)
+                                                 random_seed=int(seeds[0]), cores=1, progressbar=progressbar),
+                        __file__)
     advi = cached_idata(cache, f"{NAME}-mlp-advi", {"data": data, "n": setting["advi_n"], "seed": int(seeds[1])},
-                        lambda: fit_advi(model, n=setting["advi_n"], random_seed=int(seeds[1]),
+                        lambda: fit_advi(model, n=setting["advi_n"], random_seed=int(seeds[1]), progressbar=progressbar,
                                          start={k: map_point[k] for k in model.mlp_spec.parameter_names}), __file__)
     x_grid = np.linspace(-1.6, 1.6, 161)
     bands = {label: mlp_predictive(model, idata, x_grid, random_seed=int(seeds[1])).predictions["mu"].values
@@ -399,7 +402,7 @@ def main(argv=None):
     robust = robust_fits(rng)
     hetero = heteroscedastic(setting, rng, args.cache)
     logistic = classification(setting, rng, args.cache)
-    net = network(setting, rng, args.cache)
+    net = network(setting, rng, args.cache, progressbar=args.progressbar)
 
     gates = [{"run": f"{kind}: {label}", **convergence(idata)} for kind in ("heteroscedastic", "homoscedastic")
              for label, idata in hetero[kind]["idata"].items()]
@@ -451,9 +454,34 @@ def main(argv=None):
         "so its band is not the posterior's. The network's NUTS chains are "
         f"not gated: its posterior is multimodal (max R-hat {mlp_gate['max_r_hat']:.2f})."
     )
+    clean = slope["least squares without the outliers"]
+    gaussian_off, laplace_off, student_off = (abs(slope[label] - clean) for label in
+                                              ("Gaussian (MSE)", "Laplace (MAE)", "Student-t, nu = 2"))
+    het, homo = loo["heteroscedastic"], loo["homoscedastic"]
+    inside, far = summary["mlp_band_width_inside_data"]["NUTS"], summary["mlp_band_width_far_from_data"]["NUTS"]
+    checks = [
+        check("every MAP (flat prior) equals the classical estimator of its loss",
+              f"largest |MAP - estimator| over the {len(rows)} rows = {summary['largest_difference']:.1e} "
+              "(tolerance 1e-6)", summary["largest_difference"] < 1e-6),
+        check("the Laplace (MAE) and Student-t losses resist outliers, the MSE does not",
+              f"|slope - slope without the outliers|: Gaussian {gaussian_off:.3f}, Laplace {laplace_off:.3f}, "
+              f"Student-t {student_off:.3f} (the Gaussian's must exceed 3 x each other)",
+              gaussian_off > 3 * laplace_off and gaussian_off > 3 * student_off),
+        check("PSIS-LOO prefers sigma(x) on heteroscedastic data",
+              f"best: {het['best']}, elpd difference {het['elpd_diff']:.1f} +- {het['dse']:.1f} (must exceed 2 dse)",
+              het["best"] == "sigma(x)" and het["elpd_diff"] > 2 * het["dse"]),
+        check("PSIS-LOO does not prefer sigma(x) on homoscedastic data",
+              f"best: {homo['best']}, elpd difference {homo['elpd_diff']:.1f} +- {homo['dse']:.1f} (one sigma best, "
+              "or sigma(x) by less than one dse)", homo["best"] == "one sigma" or homo["elpd_diff"] < homo["dse"]),
+        check("the network's posterior band (NUTS) widens away from the data, which its MAP curve cannot show",
+              f"90% band width {far:.2f} far from the data against {inside:.2f} inside (must exceed 3x)",
+              far > 3 * inside),
+    ]
     return write_result(
         args.out, NAME, args=args,
         title="Every loss is a likelihood: MAP = the classical estimator of its loss",
+        claim="Every common loss is the negative log of a likelihood, so its classical estimator is that model's MAP; "
+              "the model adds a posterior.",
         paragraph=paragraph,
         figures={
             "robust": (plot_robust(robust), "Gaussian, Laplace and Student-t MAP lines through data with outliers."),
@@ -471,6 +499,7 @@ def main(argv=None):
                       ["data", "preferred", "elpd difference", "dse"],
                       [[kind, v["best"], v["elpd_diff"], v["dse"]] for kind, v in loo.items()])],
         summary=summary,
+        checks=checks,
         convergence=gates,
     )
 

@@ -34,7 +34,7 @@ from models import (PolynomialBasis, convergence, exact_posterior, fit_advi, fit
                     priors, sample_posterior)
 
 from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import cached_idata, parse_args, table, write_result
+from .report import cached_idata, check, parse_args, table, write_result
 
 NAME = "map_vs_posterior"
 N = 12
@@ -365,9 +365,37 @@ def main(argv=None):
         tables.append(table(f"{result['title']}: az.summary of the NUTS rung, with the MAP and the reference",
                             columns, rows))
 
+    # errors are in reference sds: the Monte Carlo error of a mean of n draws is 1/sqrt(n) of them, of an sd 1/sqrt(2n)
+    draws, reference_draws = summary["draws_per_method"], setting["reference_draws"]
+    map_tolerance = 5 / np.sqrt(reference_draws)
+    mean_tolerance = 5 / np.sqrt(draws) + 5 / np.sqrt(reference_draws)
+    sd_tolerance = 5 / np.sqrt(2 * draws) + 5 / np.sqrt(2 * reference_draws)
+    checks = [
+        check("(a) known sigma, Normal prior: the MAP is the posterior mean",
+              f"|MAP - mean| = {a['MAP']['mean_error']:.3f} reference sd (tolerance {map_tolerance:.3f}, 5 Monte Carlo "
+              "errors of the reference)", a["MAP"]["mean_error"] < map_tolerance),
+        check("(a) known sigma, Normal prior: the Laplace approximation is exact",
+              f"mean error {a['Laplace']['mean_error']:.3f} sd (tolerance {mean_tolerance:.3f}), sd error "
+              f"{a['Laplace']['sd_error']:.3f} (tolerance {sd_tolerance:.3f}): 5 Monte Carlo errors",
+              a["Laplace"]["mean_error"] < mean_tolerance and a["Laplace"]["sd_error"] < sd_tolerance),
+        check("(b) learned sigma: the MAP sigma sits below a right-skewed posterior",
+              f"MAP {sigma_map:.3f} < posterior median {summary['sigma_reference_median']:.3f} < mean "
+              f"{summary['sigma_reference_mean']:.3f}",
+              sigma_map < summary["sigma_reference_median"] < summary["sigma_reference_mean"]),
+        check("(b) learned sigma: the Laplace approximation at the MAP misses the posterior",
+              f"W1 = {b['Laplace']['wasserstein']:.3f} sd, more than 2 x that of exact draws "
+              f"({b['exact']['wasserstein']:.3f})", b["Laplace"]["wasserstein"] > 2 * b["exact"]["wasserstein"]),
+        check("(c) Laplace prior: the MAP has exact zeros, the posterior mean none",
+              f"exact zeros: MAP {summary['lasso_map_exact_zeros']} of {DEGREE + 1}, reference mean "
+              f"{summary['lasso_reference_mean_exact_zeros']}, NUTS mean {summary['lasso_nuts_mean_exact_zeros']}",
+              summary["lasso_map_exact_zeros"] >= 1 and summary["lasso_reference_mean_exact_zeros"] == 0
+              and summary["lasso_nuts_mean_exact_zeros"] == 0),
+    ]
     return write_result(
         args.out, NAME, args=args,
         title="MAP vs posterior: what the MAP leaves out",
+        claim="The MAP is a single point of the posterior: its mean when the posterior is Gaussian, off it otherwise, "
+              "and it carries none of the spread.",
         paragraph=paragraph,
         figures={
             "nuts_posteriors": (plot_nuts_posteriors(results),
@@ -379,6 +407,7 @@ def main(argv=None):
         },
         tables=tables,
         summary=summary,
+        checks=checks,
         convergence=gates(results),
     )
 

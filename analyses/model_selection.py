@@ -36,7 +36,7 @@ from models import (PolynomialBasis, empirical_bayes, exact_posterior, fit_map, 
                     log_evidence, mse, priors)
 
 from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import cached_idata, parse_args, table, write_result
+from .report import cached_idata, check, parse_args, table, write_result
 
 NAME = "model_selection"
 ALPHA = 5e-3  # prior precision of PRML Fig. 3.14
@@ -364,9 +364,22 @@ def main(argv=None):
     def alpha_cell(o):
         return "inf (w = 0)" if o["boundary"] else o["alpha"]
 
+    eb_gain = np.array(summary["empirical_bayes_log_evidence"]) - evidence
+    checks = [
+        check("the evidence is not maximized by M = 9, which interpolates the 10 points",
+              f"argmax M = {best} (ln p = {evidence[best]:.2f}), M = 9: ln p = {evidence[9]:.2f} with training RMS "
+              f"{rows[9]['rms_train_least_squares']:.1e} (tolerance 1e-6)",
+              best != 9 and evidence[9] < evidence.max() and rows[9]["rms_train_least_squares"] < 1e-6),
+        check("empirical Bayes: the optimal (alpha, beta) give at least the evidence of the fixed ones, for every M",
+              f"smallest gain over M = 0..9: {eb_gain.min():.3g} nats (must be >= 0)", np.all(eb_gain >= 0)),
+        check("the empirical-Bayes evidence equals log_evidence of the PyMC model at the optimum",
+              f"max |difference| = {eb_consistency:.1e} (tolerance 1e-9)", eb_consistency < 1e-9),
+    ]
     return write_result(
         args.out, NAME, args=args,
         title="Model selection: evidence, LOO, WAIC, empirical Bayes",
+        claim="The evidence charges for every weight the data do not need: it does not pick the polynomial that "
+              "interpolates the data, whose training MSE is zero.",
         paragraph=paragraph,
         figures={
             "evidence": (plot_evidence(rows, optima),
@@ -400,6 +413,7 @@ def main(argv=None):
                    for o, r in zip(optima, rows)]),
         ],
         summary=summary,
+        checks=checks,
     )
 
 

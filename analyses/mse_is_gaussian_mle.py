@@ -19,7 +19,7 @@ import pytensor
 
 from models import PolynomialBasis, fit_map, gaussian_regression, least_squares, log_likelihood_at, mse
 
-from .report import parse_args, table, write_result
+from .report import check, parse_args, table, write_result
 
 NAME = "mse_is_gaussian_mle"
 SIGMA = 0.3
@@ -180,9 +180,24 @@ def main(argv=None):
         f"deviation {identity['gradient_ratio_max_rel_dev']:.1e}): minimizing one minimizes the other, whatever sigma is. "
         "M = 9 interpolates the 10 points: training error 0, test error large (over-fitting, Fig. 1.5)."
     )
+    checks = [
+        check("MAP = least squares for M = 0, 1, 3, 9",
+              f"max |w_MAP - w_lstsq| / max |w_lstsq| = {max_diff:.1e}, numpy's lstsq as the reference (tolerance "
+              "1e-8, the rounding of the raw degree-9 design)", max_diff < 1e-8),
+        check("NLL = N/(2 sigma^2) MSE + N/2 log(2 pi sigma^2) on random w",
+              f"max relative difference = {summary['nll_identity_max_rel_diff']:.1e} (tolerance 1e-12)",
+              summary["nll_identity_max_rel_diff"] < 1e-12),
+        check("gradient of the NLL = N/(2 sigma^2) x gradient of the MSE",
+              f"max relative deviation of the ratio = {summary['gradient_ratio_max_rel_dev']:.1e} (tolerance 1e-9)",
+              summary["gradient_ratio_max_rel_dev"] < 1e-9),
+        check("M = 9 interpolates the 10 points and predicts worst",
+              f"training RMS = {train[9]:.1e} (tolerance 1e-6), test RMS = {test[9]:.3g}, the largest over M = 0..9",
+              train[9] < 1e-6 and test[9] == test.max()),
+    ]
     return write_result(
         args.out, NAME, args=args,
         title="MSE is the Gaussian maximum likelihood",
+        claim="Maximizing the Gaussian likelihood over w is minimizing the MSE: the MAP (flat prior) is least squares.",
         paragraph=paragraph,
         figures={
             "fits": (plot_fits(x, t, rows), "Fits of degree M = 0, 1, 3, 9 (PRML Fig. 1.4)."),
@@ -199,6 +214,7 @@ def main(argv=None):
                   coefficients),
         ],
         summary=summary,
+        checks=checks,
     )
 
 

@@ -36,7 +36,7 @@ from scipy import stats
 from models import GaussianBasis, PolynomialBasis, exact_posterior, fit_map, gaussian_regression, predict, priors
 
 from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import cached_arrays, parse_args, table, write_result
+from .report import cached_arrays, check, parse_args, table, write_result
 
 NAME = "predictive"
 ALPHA = 2.0  # prior precision of w (PRML's alpha), prior sd 1/sqrt(2)
@@ -231,9 +231,25 @@ def main(argv=None):
         rows.append(row)
     columns = ["N"] + [f"{level} {label}" for level in ("50%", "90%")
                        for label in ("posterior predictive", "Student-t closed form", "plug-in MAP")]
+    sd_tolerance = 5 * summary["mc_relative_sd_of_a_sample_sd"]
+    checks = [
+        check("the MAP of the Gaussian posterior is its mean m_N (PRML eq. 3.53)",
+              f"max |MAP mean - m_N'phi| = {map_minus_closed_form:.1e} (tolerance 1e-8)", map_minus_closed_form < 1e-8),
+        check("the predictive sd of predict's draws is sqrt(sigma^2 + phi' S_N phi) (PRML eq. 3.59)",
+              f"max relative difference over the grid at N = 25 = {sd_rel_diff:.3f} (tolerance {sd_tolerance:.3f}, 5 "
+              "Monte Carlo sds of a sample sd)", sd_rel_diff < sd_tolerance),
+        check(f"the posterior predictive 90% interval covers held-out points at N = {sizes[-1]}",
+              f"coverage {post['90%'][-1]:.3f} (nominal 0.9; tolerance 0.75 to 0.98)",
+              0.75 <= post["90%"][-1] <= 0.98),
+        check(f"the plug-in MAP 90% interval under-covers at N = {sizes[0]}",
+              f"coverage {plug['90%'][0]:.3f} against the posterior predictive's {post['90%'][0]:.3f} (must be more "
+              "than 0.3 below)", plug["90%"][0] < post["90%"][0] - 0.3),
+    ]
     return write_result(
         args.out, NAME, args=args,
         title="The posterior predictive: wider than the plug-in band, and calibrated",
+        claim="The posterior predictive adds the uncertainty in w to the noise and covers held-out data as stated; the "
+              "plug-in MAP band does not at small N.",
         paragraph=paragraph,
         figures={
             "fig_3_8": (plot_fig38(bands, x_grid),
@@ -245,6 +261,7 @@ def main(argv=None):
         tables=[table(f"Coverage of held-out points (cubic, learned sigma, {replications} data sets of N, "
                       f"{n_test} test points each; nominal 0.5 and 0.9)", columns, rows)],
         summary=summary,
+        checks=checks,
     )
 
 

@@ -18,7 +18,7 @@ from sklearn.datasets import load_diabetes
 
 from models import LinearBasis, fit_map, gaussian_regression, least_squares, priors
 
-from .report import parse_args, table, write_result
+from .report import check, parse_args, table, write_result
 
 NAME = "priors_are_regularizers"
 
@@ -96,9 +96,24 @@ def main(argv=None):
     ridge_rows = [[float(ridge_scales[i]), sigma**2 / ridge_scales[i] ** 2, float(ridge_diff[i])] for i in shown]
     lasso_rows = [[float(lasso_scales[i]), sigma**2 / (n * lasso_scales[i]), float(lasso_diff[i]),
                    int((lasso_maps[i] == 0).sum()), int((lassos[i] == 0).sum())] for i in shown]
+    zeros = summary["lasso_zeros_at_smallest_scale"]
+    checks = [
+        check("Normal-prior MAP = Ridge(alpha = sigma^2/b^2) at every prior scale b",
+              f"max |w_MAP - w_Ridge| = {summary['ridge_max_abs_diff']:.1e} (tolerance 1e-8)",
+              summary["ridge_max_abs_diff"] < 1e-8),
+        check("Laplace-prior MAP = Lasso(alpha = sigma^2/(N b)) at every prior scale b",
+              f"max |w_MAP - w_Lasso| = {summary['lasso_max_abs_diff']:.1e} (tolerance 1e-6)",
+              summary["lasso_max_abs_diff"] < 1e-6),
+        check("the Laplace-prior MAP has exact zeros, the same ones as Lasso",
+              f"{zeros} of {p} exactly zero at the smallest scale; zero patterns identical at every scale: "
+              f"{same_zeros}",
+              zeros > 0 and same_zeros),
+    ]
     return write_result(
         args.out, NAME, args=args,
         title="Priors are regularizers: Normal = ridge, Laplace = lasso",
+        claim="A prior on w is a penalty added to the MSE: the Normal-prior MAP is ridge regression, the "
+              "Laplace-prior MAP the lasso.",
         paragraph=paragraph,
         figures={"paths": (plot_paths(ridge_scales, ridge_maps, lasso_scales, lasso_maps, names),
                            "MAP coefficient paths over the prior scale; the lasso MAP has exact zeros.")},
@@ -110,6 +125,7 @@ def main(argv=None):
                   lasso_rows),
         ],
         summary=summary,
+        checks=checks,
     )
 
 

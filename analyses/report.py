@@ -23,21 +23,34 @@ matplotlib.use("Agg")
 
 ANALYSES = ("mse_is_gaussian_mle", "learned_sigma", "priors_are_regularizers", "loss_likelihood_table",
             "map_vs_posterior", "model_selection", "predictive", "calibration", "scaling")
+DATA_ANALYSIS = "your_data"  # the core analyses on a user's CSV (--data); not part of a default run
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
 
 
-def parse_args(argv, description):
+def parse_args(argv, description, *, accepts_data=False):
+    """The options shared by ``python -m analyses`` and every analysis run alone (bad ones exit with status 2).
+
+    ``--data file.csv --x COL[,COL] --t COL`` is read only where ``accepts_data`` (``python -m analyses`` and
+    ``analyses.your_data``); the columns are checked against the file's header here, before any computation.
+    """
     parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--list", action="store_true", help="list the analyses with what each shows, and exit")
     parser.add_argument("--quick", action="store_true", help="a small smoke run (used by the tests)")
     parser.add_argument("--seed", type=int, default=20211231, help="seed of every random draw (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder (default: results/ of the repository)")
     parser.add_argument("--full", action="store_true", help="scaling: add N = 1e7, from a memory-mapped file")
     parser.add_argument("--only", type=lambda text: text.split(","), default=None, metavar="NAME[,NAME]",
                         help="python -m analyses: run only these analyses")
+    parser.add_argument("--data", type=Path, default=None, metavar="FILE.csv",
+                        help="run the core analyses (analysis your_data) on your own CSV file; needs --x and --t")
+    parser.add_argument("--x", type=lambda text: text.split(","), default=None, metavar="COL[,COL]",
+                        help="with --data: the input columns")
+    parser.add_argument("--t", default=None, metavar="COL", help="with --data: the target column")
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder of cached InferenceData (default: OUT/.cache); delete it to recompute everything")
     parser.add_argument("--allow-unconverged", action="store_true",
-                        help="exit 0 even when an MCMC run fails the convergence gates (they are still reported)")
+                        help="exit 0 even when an MCMC run fails its convergence gates or a check fails (both are "
+                             "still reported)")
     args = parser.parse_args(argv)
     if args.seed < 0:
         parser.error(f"--seed must be >= 0, got {args.seed}")
@@ -46,9 +59,40 @@ def parse_args(argv, description):
         parser.error(f"--only: unknown analysis {', '.join(unknown)}; choose from {', '.join(ANALYSES)}")
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out must be a folder, but {args.out} is a file")
+    _check_data_options(parser, args, accepts_data)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.progressbar = sys.stderr.isatty()  # PyMC's progress bars in a terminal; quiet when captured (tests, logs)
     args.cache = args.out / ".cache" if args.cache is None else args.cache
     return args
+
+
+def _check_data_options(parser, args, accepts_data):
+    if args.data is None:
+        if args.x is not None or args.t is not None:
+            parser.error("--x and --t go with --data FILE.csv")
+        return
+    if not accepts_data:
+        parser.error("--data is read by `python -m analyses` and `python -m analyses.your_data` only")
+    if args.only is not None:
+        parser.error("--data runs the analysis your_data on your file; it does not combine with --only")
+    if args.x is None or args.t is None:
+        parser.error("--data needs --x COL[,COL] (the inputs) and --t COL (the target)")
+    if not args.data.is_file():
+        parser.error(f"--data: no such file: {args.data}")
+    import pandas as pd
+
+    try:
+        columns = list(pd.read_csv(args.data, nrows=0).columns)
+    except (ValueError, UnicodeDecodeError) as error:
+        parser.error(f"--data: {args.data} cannot be read as CSV ({error})")
+    missing = [name for name in [*args.x, args.t] if name not in columns]
+    if missing:
+        parser.error(f"--x/--t: no column {', '.join(map(repr, missing))} in {args.data}; it has "
+                     f"{', '.join(map(repr, columns))}")
+    if args.t in args.x:
+        parser.error(f"--t {args.t!r} is also among the inputs --x")
+    if len(set(args.x)) != len(args.x):
+        parser.error(f"--x names a column twice: {','.join(args.x)}")
 
 
 def _code_digest(analysis_file):
@@ -169,8 +213,21 @@ def _to_json(value):
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def write_result(out, name, *, title, paragraph, figures, tables, summary, args=None, convergence=None):
+def check(claim, measured, ok):
+    """One verdict of the report: a ``claim``, what this run ``measured`` (text), and whether the claim holds.
+
+    ``ok`` is computed by the analysis from its own numbers against the tolerance it states in ``measured``;
+    ``None`` means not measured in this run (the text says why).
+    """
+    return {"claim": claim, "measured": measured, "ok": None if ok is None else bool(ok)}
+
+
+def write_result(out, name, *, title, claim, paragraph, figures, tables, summary, checks, args=None,
+                 convergence=None):
     """Save ``figures`` ({file stem: (Figure, caption)}) as PNG and the record as result.json; rebuild the index.
+
+    ``claim`` is the analysis' thesis in one sentence and ``checks`` its verdicts (:func:`check`), shown first in
+    its section of the report; a failed check is shown in red and makes ``python -m analyses`` exit with status 1.
 
     ``convergence`` lists the gate reports of the analysis' MCMC runs (``models.convergence`` plus a ``run``
     label); they go to ``summary.json`` and the report, where a failure shows in red. ``summary`` must hold only
@@ -191,21 +248,30 @@ def write_result(out, name, *, title, paragraph, figures, tables, summary, args=
         figure_records.append({"file": f"{name}/{stem}.png", "caption": caption})
     convergence = list(convergence or [])
     summary = dict(summary, convergence_ok=all(c["ok"] for c in convergence), convergence=convergence)
-    record = {"name": name, "title": title, "paragraph": paragraph, "figures": figure_records, "tables": tables,
-              "summary": summary, "provenance": provenance(args) if args is not None else None}
+    record = {"name": name, "title": title, "claim": claim, "checks": list(checks), "paragraph": paragraph,
+              "figures": figure_records, "tables": tables, "summary": summary, "provenance": provenance(args) if args is not None else None}
     _atomic_write(folder / "result.json", json.dumps(record, indent=2, default=_to_json))
     build_index(out)
     return record
 
 
+def _records(out):
+    records = []
+    for name in (*ANALYSES, DATA_ANALYSIS):  # the report's sections, in this order, for the results present
+        path = Path(out) / name / "result.json"
+        if path.exists():
+            records.append(json.loads(path.read_text()))
+    return records
+
+
 def unconverged(out):
     """Names of the analyses under ``out`` whose MCMC runs failed a convergence gate."""
-    failed = []
-    for name in ANALYSES:
-        path = Path(out) / name / "result.json"
-        if path.exists() and not json.loads(path.read_text())["summary"].get("convergence_ok", True):
-            failed.append(name)
-    return failed
+    return [r["name"] for r in _records(out) if not r["summary"].get("convergence_ok", True)]
+
+
+def failed_checks(out):
+    """``(analysis, claim, measured)`` of every check under ``out`` that failed."""
+    return [(r["name"], c["claim"], c["measured"]) for r in _records(out) for c in r.get("checks", []) if c["ok"] is False]
 
 
 def table(caption, columns, rows):
@@ -219,32 +285,60 @@ def _cell(value):
     return html.escape(str(value))
 
 
+_STYLE = (
+    "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.45}"
+    "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+    "caption{text-align:left;font-weight:bold;padding:4px 0}img{max-width:100%}figure{margin:1em 0}"
+    "figcaption{color:#444}.gate{padding:6px 10px;margin:.5em 0}.claim{font-size:1.1em;font-style:italic}"
+    ".fail{background:#fde2e2;color:#a00000;border:1px solid #a00000}.pass{color:#1a6b1a}.open{color:#666}"
+    "ul.checks{list-style:none;padding-left:0}ul.checks li{margin:.2em 0}table.toc td,table.toc th{text-align:left}"
+)
+_MARK = {True: ("pass", "ok"), False: ("fail", "FAILED"), None: ("open", "not measured")}
+
+
+def _status(record):
+    """Text and CSS class of an analysis' line in the table of contents."""
+    checks = record.get("checks", [])
+    failed = sum(c["ok"] is False for c in checks)
+    passed = sum(c["ok"] is True for c in checks)
+    gates_ok = record["summary"].get("convergence_ok", True)
+    text = f"{passed}/{len(checks)} checks hold" + ("" if gates_ok else "; NOT CONVERGED")
+    return text, "fail" if failed or not gates_ok else "pass"
+
+
 def build_index(out):
-    """Assemble ``summary.json`` and ``index.html`` from the results present under ``out``."""
+    """Assemble ``summary.json``, ``provenance.json`` and ``index.html`` from the results present under ``out``.
+
+    The page is self-contained apart from its figures, which sit beside it (``<analysis>/<figure>.png``): no
+    script, no network. It opens with a table of contents that shows each analysis' verdict.
+    """
     out = Path(out)
-    records = []
-    for name in ANALYSES:
-        path = out / name / "result.json"
-        if path.exists():
-            records.append(json.loads(path.read_text()))
+    records = _records(out)
     _atomic_write(out / "summary.json", json.dumps({r["name"]: r["summary"] for r in records}, indent=2))
     _atomic_write(out / "provenance.json", json.dumps({r["name"]: r.get("provenance") for r in records}, indent=2))
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>Why regression uses the MSE</title>",
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.45}"
-        "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;"
-        "text-align:right}caption{text-align:left;font-weight:bold;padding:4px 0}img{max-width:100%}"
-        "figure{margin:1em 0}figcaption{color:#444}.gate{padding:6px 10px;margin:.5em 0}"
-        ".fail{background:#fde2e2;color:#a00000;border:1px solid #a00000}.pass{color:#1a6b1a}</style></head><body>",
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Why regression uses the MSE</title>",
+        f"<style>{_STYLE}</style></head><body>",
         "<h1>Why regression uses the MSE</h1>",
         "<p>A regression model outputs the mean of a Gaussian, t ~ Normal(y(x|w), sigma); maximizing that "
         "likelihood over w is minimizing the mean squared error. Each section below is one analysis, computed "
-        "by <code>python -m analyses</code>.</p><ul>",
+        "by <code>python -m analyses</code>: its claim, the checks of that claim computed in this run, then its "
+        "tables and figures.</p>",
+        "<table class='toc'><caption>Contents</caption><tr><th>analysis</th><th>claim</th><th>verdict</th></tr>",
     ]
-    parts += [f"<li><a href='#{r['name']}'>{html.escape(r['title'])}</a></li>" for r in records]
-    parts.append("</ul>")
+    for record in records:
+        text, css = _status(record)
+        parts.append(f"<tr><td><a href='#{record['name']}'>{html.escape(record['title'])}</a></td>"
+                     f"<td>{html.escape(record.get('claim', ''))}</td><td class='{css}'>{html.escape(text)}</td></tr>")
+    parts.append("</table>")
     for record in records:
         parts.append(f"<h2 id='{record['name']}'>{html.escape(record['title'])}</h2>")
+        parts.append(f"<p class='claim'>{html.escape(record.get('claim', ''))}</p><ul class='checks'>")
+        for entry in record.get("checks", []):
+            css, word = _MARK[entry["ok"]]
+            parts.append(f"<li class='{css}'>{html.escape(entry['claim'])}: {html.escape(entry['measured'])}, "
+                         f"<b>{word}</b></li>")
+        parts.append("</ul>")
         parts.append(f"<p>{html.escape(record['paragraph'])}</p>")
         for gate in record["summary"].get("convergence", []):
             if gate["ok"]:

@@ -57,8 +57,9 @@ def failing_analysis(monkeypatch):
     def main(argv):
         args = report.parse_args(argv, "demo")
         gate = convergence(synthetic_idata(np.random.default_rng(0), shift=1.0))
-        return report.write_result(args.out, "unconverged_demo", title="demo", paragraph="demo", figures={},
-                                   tables=[], summary={"value": 1.0}, args=args, convergence=[{"run": "demo", **gate}])
+        return report.write_result(args.out, "unconverged_demo", title="demo", claim="demo", paragraph="demo",
+                                   figures={}, tables=[], summary={"value": 1.0}, checks=[], args=args,
+                                   convergence=[{"run": "demo", **gate}])
 
     module.main = main
     monkeypatch.setitem(sys.modules, "analyses.unconverged_demo", module)
