@@ -16,9 +16,13 @@ def as_real_array(value, name, *, ndim=(1,)):
     if hasattr(value, "columns") and hasattr(value, "to_numpy"):  # pandas DataFrame
         columns = [str(c) for c in value.columns]
     if hasattr(value, "isna") and hasattr(value, "to_numpy"):  # pandas Series/DataFrame
-        missing = int(np.asarray(value.isna()).sum())
-        if missing:
-            raise ValueError(f"{name} has {missing} missing value(s) (NaN/None); drop or impute them first")
+        missing = np.asarray(value.isna()).reshape(len(value), -1)
+        if missing.any():
+            where = (f" in column(s) {', '.join(repr(columns[j]) for j in np.flatnonzero(missing.any(axis=0)))}"
+                     if columns else "")
+            rows = [str(label) for label in value.index[missing.any(axis=1)][:5]]
+            raise ValueError(f"{name} has {int(missing.sum())} missing value(s) (NaN/None){where}, first at row(s) "
+                             f"{', '.join(rows)}; drop or impute them first")
         value = value.to_numpy()
     array = np.asarray(value)
     if array.dtype == bool:

@@ -119,5 +119,7 @@ def test_predict_refuses_bad_new_inputs(small_model):
 def test_pandas_missing_values_are_named(rng):
     pandas = pytest.importorskip("pandas")
     frame = pandas.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, 3.0]})
-    with pytest.raises(ValueError, match=r"x has 1 missing value"):
+    with pytest.raises(ValueError, match=r"x has 1 missing value\(s\) \(NaN/None\) in column\(s\) 'a', first at row\(s\) 1;"):
         gaussian_regression(frame, np.ones(3), basis=LinearBasis())
+    with pytest.raises(ValueError, match=r"t has 2 missing value\(s\) \(NaN/None\), first at row\(s\) 10, 12;"):
+        gaussian_regression(frame["b"], pandas.Series([1.0, None, None], index=[11, 10, 12]), basis=LinearBasis())
