@@ -222,7 +222,7 @@ METHODS = {"pymc_rows": "PyMC NUTS, row-wise", "suite_default": "suite default (
            "nutpie_statistics": "nutpie on statistics", "exact": "exact draws"}
 
 
-def plot_scaling(rows):
+def plot_scaling(rows, setting):
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     n = np.array([r["n"] for r in rows], dtype=float)
     for key, label in METHODS.items():
@@ -231,6 +231,12 @@ def plot_scaling(rows):
             sizes, seconds, ess = map(np.array, zip(*points))
             left.plot(sizes, seconds, "o-", label=label)
             right.plot(sizes, ess, "o-", label=label)
+    stopped = [r["n"] for r in rows if r.get("pymc_rows_skipped", "").startswith("stopped at the cap")]
+    if stopped:  # row-wise runs stopped at the cap: longer than the cap, ESS/s below the bound
+        bound = ess_per_second_bound(2 * setting["draws"], setting["cap_seconds"])
+        left.plot(stopped, [setting["cap_seconds"]] * len(stopped), "^", color="tab:blue",
+                  label="PyMC row-wise: stopped at the cap (longer)")
+        right.plot(stopped, [bound] * len(stopped), "v", color="tab:blue", label="PyMC row-wise: upper bound")
     lstsq = [(r["n"], r["lstsq_seconds"]) for r in rows if r["lstsq_seconds"] is not None]
     left.plot(*zip(*lstsq), "k:", label="one least-squares solve")
     if rows[0]["pymc_rows"]:
@@ -241,14 +247,28 @@ def plot_scaling(rows):
         axis.set_xlabel("N (rows), p = 10")
         axis.set_ylabel(label)
     left.legend(fontsize=8)
+    right.legend(fontsize=8)
     left.set_title("Posterior time against N", fontsize=10)
     right.set_title("Sampling efficiency against N", fontsize=10)
     figure.tight_layout()
     return figure
 
 
-def ratios(rows):
-    """The issue's targets, as ratios measured in this run (None where a size was not run)."""
+def ess_per_second_bound(draws, seconds):
+    r"""An upper bound on the bulk ESS/s of a run of ``draws`` draws in all that took longer than ``seconds``.
+
+    ArviZ's estimator (Vehtari et al. 2021) floors the autocorrelation time at :math:`1/\log_{10} S`, so the bulk
+    ESS of S draws is at most :math:`S \log_{10} S` (6602 for S = 2000), whatever the chains look like.
+    """
+    return draws * np.log10(draws) / seconds
+
+
+def ratios(rows, setting):
+    """The issue's targets, as ratios measured in this run (None where a size was not run).
+
+    Where row-wise PyMC ran at N = 1e5 but was stopped at the cap, the ESS/s target is a lower bound on the ratio:
+    the suite's ESS/s over :func:`ess_per_second_bound` of the stopped run.
+    """
     by_n = {r["n"]: r for r in rows}
     smallest, largest = by_n[min(by_n)], by_n[max(by_n)]
     result = {"suite_time_largest_over_smallest": largest["suite_default"][0] / smallest["suite_default"][0],
@@ -256,6 +276,10 @@ def ratios(rows):
     middle = by_n.get(100_000)
     if middle and middle["pymc_rows"]:
         result["suite_ess_per_s_over_pymc_rows_at_1e5"] = middle["suite_default"][1] / middle["pymc_rows"][1]
+    elif middle and middle["pymc_rows_skipped"].startswith("stopped at the cap"):
+        bound = ess_per_second_bound(2 * setting["draws"], setting["cap_seconds"])
+        result["pymc_rows_ess_per_s_upper_bound_at_1e5"] = bound
+        result["suite_ess_per_s_over_pymc_rows_at_1e5_at_least"] = middle["suite_default"][1] / bound
     big = by_n.get(1_000_000)
     if big:
         result["exact_over_lstsq_at_1e6"] = big["exact"][0] / big["lstsq_seconds"]
@@ -270,7 +294,7 @@ def main(argv=None):
     args = parse_args(argv, __doc__.splitlines()[0])
     setting = settings(args.quick, args.full)
     rows = benchmark(setting, args.seed)
-    summary = {"ratios": ratios(rows), "rows": rows, "settings": setting}
+    summary = {"ratios": ratios(rows, setting), "rows": rows, "settings": setting}
     r = summary["ratios"]
 
     def cell(value, digits=3):
@@ -292,6 +316,11 @@ def main(argv=None):
     if "suite_ess_per_s_over_pymc_rows_at_1e5" in r:
         parts.append(f"At N = 1e5 its bulk ESS/s is {r['suite_ess_per_s_over_pymc_rows_at_1e5']:.0f}x PyMC's "
                      "default NUTS on the rows (target >= 100x).")
+    if "suite_ess_per_s_over_pymc_rows_at_1e5_at_least" in r:
+        parts.append(f"At N = 1e5 PyMC's default NUTS on the rows did not finish within the {setting['cap_seconds']:.0f} s "
+                     f"cap, so its bulk ESS/s was below {r['pymc_rows_ess_per_s_upper_bound_at_1e5']:.1f} (the largest "
+                     f"bulk ESS ArviZ's estimator gives for {2 * setting['draws']} draws, over the cap); the suite's "
+                     f"is at least {r['suite_ess_per_s_over_pymc_rows_at_1e5_at_least']:.0f}x that (target >= 100x).")
     if "exact_over_lstsq_at_1e6" in r:
         parts.append(f"Exact draws at N = 1e6 take {r['exact_over_lstsq_at_1e6']:.2f}x one least-squares solve "
                      f"(target <= 3x); a repeated build + fit_map there takes "
@@ -310,14 +339,18 @@ def main(argv=None):
     ess_not_run = (not_run if row_1e5 is None else
                    f"not measured: row-wise PyMC at N = 1e5: {row_1e5.get('pymc_rows_skipped')}")
     time_ratio, ess_ratio = r.get("suite_time_1e6_over_1e3"), r.get("suite_ess_per_s_over_pymc_rows_at_1e5")
+    ess_at_least = r.get("suite_ess_per_s_over_pymc_rows_at_1e5_at_least")
     exact_ratio, warm_seconds = r.get("exact_over_lstsq_at_1e6"), r.get("warm_build_and_map_seconds_at_1e6")
     checks = [
         check("posterior time (suite default) at N = 1e6 within 1.5x of N = 1e3",
               not_run if time_ratio is None else f"{time_ratio:.2f}x (tolerance 1.5x)",
               None if time_ratio is None else time_ratio <= 1.5),
         check("bulk ESS/s of the suite's default >= 100x PyMC's row-wise NUTS at N = 1e5",
-              ess_not_run if ess_ratio is None else f"{ess_ratio:.0f}x (tolerance 100x)",
-              None if ess_ratio is None else ess_ratio >= 100),
+              f"{ess_ratio:.0f}x (tolerance 100x)" if ess_ratio is not None else
+              f"at least {ess_at_least:.0f}x: row-wise PyMC was stopped at the cap, so its bulk ESS/s was below "
+              f"{r['pymc_rows_ess_per_s_upper_bound_at_1e5']:.1f} (tolerance 100x)" if ess_at_least is not None else
+              ess_not_run,
+              ess_ratio >= 100 if ess_ratio is not None else ess_at_least >= 100 if ess_at_least is not None else None),
         check("exact draws at N = 1e6 within 3x of one least-squares solve",
               not_run if exact_ratio is None else f"{exact_ratio:.2f}x (tolerance 3x)",
               None if exact_ratio is None else exact_ratio <= 3),
@@ -339,7 +372,7 @@ def main(argv=None):
         claim="Through its sufficient statistics a Gaussian likelihood gives the posterior at a cost that hardly "
               "grows with N.",
         paragraph=paragraph,
-        figures={"scaling": (plot_scaling(rows), "Wall time (compilation included) and bulk ESS/s against N, "
+        figures={"scaling": (plot_scaling(rows, setting), "Wall time (compilation included) and bulk ESS/s against N, "
                              "2 chains; row-wise PyMC NUTS is skipped once its predicted time passes the cap.")},
         tables=[table("Measured in this run", columns, table_rows)],
         summary=summary,

@@ -35,3 +35,18 @@ def test_simulated_data_follow_the_stated_model(tmp_path):
     # least squares: each weight within ~4 standard errors (0.5 / sqrt(5000) = 0.007); sigma^2 within ~4 * sqrt(2/N)
     np.testing.assert_allclose(w, np.concatenate([[1.0], np.linspace(-1, 1, scaling.P - 1)]), atol=0.03)
     assert abs(sse[0] / (len(t) - scaling.P) / 0.25 - 1) < 0.08
+
+
+def test_the_ess_bound_is_the_largest_bulk_ess_arviz_returns():
+    """A stopped row-wise run is bounded by S log10(S) draws' worth of ESS: ArviZ floors the autocorrelation time at
+    1 / log10(S). Strongly antithetic chains reach the bound; iid chains stay below it."""
+    import arviz as az
+
+    rng = np.random.default_rng(sum(map(ord, "ess bound")))
+    iid = rng.normal(size=(2, 1000))
+    antithetic = iid.copy()
+    antithetic[:, 1::2] = -0.999 * antithetic[:, ::2] + 0.001 * rng.normal(size=(2, 500))
+    bound = scaling.ess_per_second_bound(2000, 1.0)
+    assert bound == pytest.approx(2000 * np.log10(2000))
+    assert float(az.ess(iid, method="bulk")) < bound
+    assert float(az.ess(antithetic, method="bulk")) == pytest.approx(bound, rel=1e-12)
