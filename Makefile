@@ -1,28 +1,73 @@
 # The two commands of the README: `make run` and `make test`. Both build .venv/ first when it is missing.
-PYTHON ?= python3
+#
+# The environment needs Python 3.12-3.14 (PyMC 6). The .venv target finds one by itself, in this order:
+#   1. PYTHON=/path/to/python when given (refused, with the reason, if it is not 3.12-3.14);
+#   2. python3.12, python3.13, python3.14, python3 on PATH, each run to check it (a pyenv shim can exist and fail);
+#   3. pyenv's installed versions, by path: $(pyenv root)/versions/3.12.*/bin/python3, then 3.13, 3.14;
+#   4. `uv python find '>=3.12,<3.15'`;
+# else it stops and says what it found. A .venv built by another interpreter (e.g. an older 3.11) is rebuilt.
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test quick lab figures clean
+.PHONY: run test quick lab figures clean python rebuild-venv
+
+define FIND_PYTHON
+supported() { "$$1" -c 'import sys; sys.exit(not (3, 12) <= sys.version_info[:2] <= (3, 14))' >/dev/null 2>&1; }
+describe() { "$$1" --version 2>&1 | head -n 1; }
+if [ -n "$$PYTHON" ]; then
+    if supported "$$PYTHON"; then echo "$$PYTHON"; exit 0; fi
+    echo "PYTHON=$$PYTHON is not a Python 3.12-3.14 (it says: $$(describe "$$PYTHON")); PyMC 6 needs 3.12 or newer" >&2
+    exit 1
+fi
+seen=""
+for name in python3.12 python3.13 python3.14 python3; do
+    if command -v "$$name" >/dev/null 2>&1; then
+        if supported "$$name"; then command -v "$$name"; exit 0; fi
+        seen="$$seen\n  $$name: $$(describe "$$name")"
+    fi
+done
+root=$$(pyenv root 2>/dev/null || echo "$${PYENV_ROOT:-$$HOME/.pyenv}")
+for minor in 12 13 14; do
+    for candidate in "$$root"/versions/3.$$minor.*/bin/python3; do
+        if [ -x "$$candidate" ] && supported "$$candidate"; then echo "$$candidate"; exit 0; fi
+    done
+done
+if command -v uv >/dev/null 2>&1; then
+    candidate=$$(uv python find '>=3.12,<3.15' 2>/dev/null) && supported "$$candidate" && { echo "$$candidate"; exit 0; }
+fi
+printf "no Python 3.12-3.14 found (PyMC 6 needs one). Looked at:$$seen\n  pyenv versions under $$root/versions\n  uv python find\nInstall one (e.g. pyenv install 3.12, or uv python install 3.12) or choose it: make test PYTHON=/path/to/python3.12\n" >&2
+exit 1
+endef
+export FIND_PYTHON
+
+# A .venv whose interpreter is missing or outside 3.12-3.14 is rebuilt, whatever its age.
+VENV_PYTHON_OK := $(shell $(PY) -c 'import sys; print(int((3, 12) <= sys.version_info[:2] <= (3, 14)))' 2>/dev/null)
+ifneq ($(VENV_PYTHON_OK),1)
+$(VENV): rebuild-venv
+endif
 
 # File target: the environment is rebuilt when the pinned dependency set changes.
-.venv: pyproject.toml
-	rm -rf $(VENV)
-	$(PYTHON) -m venv $(VENV)
+$(VENV): pyproject.toml
+	@python=$$(sh -c "$$FIND_PYTHON") && echo "building $(VENV) with $$python ($$($$python --version 2>&1))" && \
+	rm -rf $(VENV) && "$$python" -m venv $(VENV)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(VENV)
 
-run: .venv
+# Which interpreter the .venv target would use, and why not others
+python:
+	@sh -c "$$FIND_PYTHON"
+
+run: $(VENV)
 	$(PY) -m analyses --out results
 
-quick: .venv
+quick: $(VENV)
 	$(PY) -m analyses --quick --out results
 
-test: .venv
+test: $(VENV)
 	$(PY) -m pytest
 
 # JupyterLab (the optional extra "notebook"), opened on notebooks/; jupytext shows the .py files as notebooks
-lab: .venv
+lab: $(VENV)
 	$(PY) -m pip install --quiet -e ".[test,notebook]"
 	$(VENV)/bin/jupyter lab notebooks/
 

@@ -24,7 +24,7 @@ that is too wide puts it in the middle (a hump), a biased one tilts the histogra
 
 Methods, on the same simulated data sets:
 
-- NUTS: ``sample_posterior(model, sampler="nutpie")``, 2 chains x 1000 draws after 1000 tuning steps, run on a
+- NUTS: ``sample_posterior(model, nuts_sampler="nutpie")``, 2 chains x 1000 draws after 1000 tuning steps, run on a
   model compiled once (``nutpie.compile_pymc_model`` then ``compiled.with_data(t_obs=...)`` per data set: the very
   draws ``sample_posterior`` returns for the same seed, without its per-call compilation). Every one of these runs
   is held to the suite's convergence gates (``models.convergence``: R-hat <= 1.01, bulk and tail ESS >= 400, no
@@ -168,7 +168,7 @@ def uniform_band(replications, bins, level=LEVEL):
 def nuts_fitter(model, *, draws, tune, chains):
     """NUTS on ``model`` compiled once by nutpie: ``fit(t, random_seed) -> az.InferenceData`` for new targets t.
 
-    The seed is mapped as in ``sample_posterior(sampler="nutpie")``, so a fit returns exactly the draws
+    The seed is mapped as in ``sample_posterior(nuts_sampler="nutpie")``, so a fit returns exactly the draws
     ``sample_posterior`` would after ``pm.set_data({"t_obs": t})``, without its per-call compilation.
     """
     import nutpie

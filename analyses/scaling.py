@@ -209,7 +209,7 @@ def benchmark(setting, seed):
             print(f"  N = {n:.0e}: the suite's default, nutpie on statistics, exact draws ...", flush=True)
             row["suite_default"] = nuts_run(x, t, setting, run_seed)
             row["nutpie_statistics"] = nuts_run(x, t, setting, run_seed, sufficient_statistics=True,
-                                                sampler="nutpie")
+                                                nuts_sampler="nutpie")
             exact_seconds, lstsq_seconds = exact_run(x, t, 2 * setting["draws"], run_seed)
             row["exact"] = (exact_seconds, 2 * setting["draws"] / exact_seconds)  # iid: ESS = draws
             row["lstsq_seconds"] = lstsq_seconds if in_memory else None

@@ -97,3 +97,13 @@ def as_new_inputs(x_new, x):
     if x.ndim == 2 and x_new.shape[1] != x.shape[1]:
         raise ValueError(f"x_new must have {x.shape[1]} columns like x, got {x_new.shape[1]}")
     return x_new
+
+
+def posterior_tree(idata, name="idata"):
+    """``idata`` if it is an ``xarray.DataTree`` with a ``posterior`` group (ArviZ 1's results), else a TypeError."""
+    import xarray as xr
+
+    if not isinstance(idata, xr.DataTree) or "posterior" not in idata.children:
+        raise TypeError(f"{name} must be an xarray.DataTree with a posterior group (as sample_posterior returns), "
+                        f"got {type(idata).__name__}")
+    return idata

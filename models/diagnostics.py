@@ -3,6 +3,8 @@
 import arviz as az
 import numpy as np
 
+from ._checks import posterior_tree
+
 R_HAT_MAX = 1.01
 ESS_MIN = 400
 
@@ -13,13 +15,12 @@ def convergence(idata, var_names=None, *, r_hat_max=R_HAT_MAX, ess_min=ESS_MIN):
     Returns a dict of plain numbers: ``ok``, ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences``
     and ``problems`` (one sentence per failed gate). ``var_names`` defaults to ``w`` and ``sigma`` where present.
     """
-    if not isinstance(idata, az.InferenceData) or "posterior" not in idata.groups():
-        raise TypeError("idata must be an az.InferenceData with a posterior group")
+    posterior_tree(idata)
     if var_names is None:
-        var_names = [name for name in ("w", "sigma") if name in idata.posterior] or list(idata.posterior.data_vars)
+        var_names = [name for name in ("w", "sigma") if name in idata["posterior"]] or list(idata["posterior"].data_vars)
     summary = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")  # unrounded: 1.0149 is not 1.01
-    divergences = int(idata.sample_stats["diverging"].sum()) if "sample_stats" in idata.groups() and \
-        "diverging" in idata.sample_stats else 0
+    divergences = int(idata["sample_stats"]["diverging"].sum()) if "sample_stats" in idata.children and \
+        "diverging" in idata["sample_stats"] else 0
     report = {
         "max_r_hat": float(np.max(summary["r_hat"])),
         "min_ess_bulk": float(np.min(summary["ess_bulk"])),

@@ -34,7 +34,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from ._checks import as_data, as_new_inputs
+from ._checks import as_data, as_new_inputs, posterior_tree
 from .likelihoods import Gaussian
 from .priors import SIGMA_PRIORS, Flat, Normal
 
@@ -325,7 +325,7 @@ def mlp_predictive(model, idata, x_new, *, random_seed=None):
     ----------
     model : pm.Model
         Made by :func:`mlp_regression` (its ``mlp_spec`` gives the architecture and standardization).
-    idata : az.InferenceData
+    idata : xarray.DataTree
         With a ``posterior`` group holding ``W0``, ``b0``, ... (and ``sigma`` when learned), e.g. from
         :func:`models.sample_posterior` or :func:`models.fit_advi`.
     x_new : array of shape (M,) or (M, D)
@@ -335,13 +335,12 @@ def mlp_predictive(model, idata, x_new, *, random_seed=None):
 
     Returns
     -------
-    az.InferenceData
+    xarray.DataTree
         A ``predictions`` group with ``mu`` and ``t`` (dims ``chain``, ``draw``, ``obs_id``) and a
         ``predictions_constant_data`` group with ``x`` = ``x_new``.
     """
     spec = _spec(model)
-    if not isinstance(idata, az.InferenceData) or "posterior" not in idata.groups():
-        raise TypeError("idata must be an az.InferenceData with a posterior group")
+    posterior_tree(idata)
     x_new = as_new_inputs(x_new, model["x"].get_value())
     params = _posterior_params(spec, idata.posterior)
     mu = mlp_forward(params, x_new, activation=spec.activation, standardization=spec.standardization)
@@ -356,5 +355,5 @@ def mlp_predictive(model, idata, x_new, *, random_seed=None):
     coords = {"obs_id": np.arange(m)}
     if x_new.ndim == 2:
         coords["input"] = list(model.coords["input"])
-    return az.from_dict(predictions={"mu": mu, "t": t}, predictions_constant_data={"x": x_new},
-                        pred_coords=coords, pred_dims={"mu": ["obs_id"], "t": ["obs_id"], "x": x_dims})
+    return az.from_dict({"predictions": {"mu": mu, "t": t}, "predictions_constant_data": {"x": x_new}},
+                        coords=coords, dims={"mu": ["obs_id"], "t": ["obs_id"], "x": x_dims})

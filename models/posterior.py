@@ -1,6 +1,7 @@
-r"""From the MAP point to the full posterior: every rung returns an ``az.InferenceData``.
+r"""From the MAP point to the full posterior: every rung returns an ``xarray.DataTree`` (ArviZ 1's schema).
 
-- :func:`sample_posterior`: NUTS (PyMC's or nutpie's), the reference for any model;
+- :func:`sample_posterior`: NUTS (nutpie's by default, as ``pm.sample`` does when nutpie is installed, or PyMC's
+  own with ``nuts_sampler="pymc"``), the reference for any model;
 - :func:`exact_posterior`: iid draws from the closed form where the model is conjugate
   (PRML eq. 3.49-3.51 for a known :math:`\sigma`; the Normal-inverse-gamma / Student-t case for a flat
   ``w`` and a flat or :math:`1/\sigma` prior on :math:`\sigma`, BDA3 section 14.2);
@@ -9,7 +10,7 @@ r"""From the MAP point to the full posterior: every rung returns an ``az.Inferen
 - :func:`fit_advi`: mean-field ADVI through ``pm.fit``, started at the MAP and its curvature;
 - :func:`predict`: the posterior predictive at new inputs through ``pm.set_data``.
 
-Every InferenceData has ``posterior`` (``w`` with dims ``feature``, ``sigma`` when learned, and the
+Every result has the groups ``posterior`` (``w`` with dims ``feature``, ``sigma`` when learned, and the
 sampler's ``w_internal``), ``observed_data``, ``constant_data`` and ``log_likelihood`` (for ``az.loo``);
 NUTS adds ``sample_stats``.
 """
@@ -19,11 +20,12 @@ import warnings
 import arviz as az
 import numpy as np
 import pymc as pm
+import xarray as xr
 from pymc.blocking import DictToArrayBijection, RaveledVars
 from pymc.model.fgraph import clone_model
 from scipy.linalg import solve_triangular
 
-from ._checks import as_new_inputs
+from ._checks import as_new_inputs, posterior_tree
 from .builders import spec_of
 from .inference import _gaussian_data, fit_map
 from .likelihoods import Gaussian
@@ -53,14 +55,15 @@ def _observed_value(variable):
 
 def _finish(model, idata, log_likelihood=True):
     """Add observed_data / constant_data (when missing) and, unless told not to, the pointwise log-likelihood."""
-    if "observed_data" not in idata.groups():
+    if "observed_data" not in idata.children:
         observed = {rv.name: _observed_value(model.rvs_to_values[rv]) for rv in model.observed_RVs}
         constant = {v.name: np.asarray(v.get_value()) for v in model.data_vars}
         dims = {name: list(model.named_vars_to_dims[name]) for name in (*observed, *constant)
                 if model.named_vars_to_dims.get(name)}
         coords = {k: np.asarray(v) for k, v in model.coords.items()}
-        idata.extend(az.from_dict(observed_data=observed, constant_data=constant, coords=coords, dims=dims))
-    if log_likelihood and "log_likelihood" not in idata.groups():
+        groups = {"observed_data": observed, "constant_data": constant}
+        idata.update(az.from_dict({k: v for k, v in groups.items() if v}, coords=coords, dims=dims))
+    if log_likelihood and "log_likelihood" not in idata.children:
         spec = spec_of(model)
         if spec is not None and spec.statistics is not None:
             size = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"] * spec.statistics.n
@@ -84,8 +87,7 @@ def add_log_likelihood(model, idata):
     Other models use ``pm.compute_log_likelihood``.
     """
     _check_model(model)
-    if not isinstance(idata, az.InferenceData) or "posterior" not in idata.groups():
-        raise TypeError("idata must be an az.InferenceData with a posterior group")
+    posterior_tree(idata)
     spec = spec_of(model)
     if spec is None or spec.statistics is None:
         pm.compute_log_likelihood(idata, model=model, extend_inferencedata=True, progressbar=False)
@@ -108,56 +110,76 @@ def add_log_likelihood(model, idata):
         return np.concatenate(pieces, axis=1)
 
     values = np.concatenate(spec.data.map(log_likelihood), axis=1).reshape(chains, draws, -1)
-    group = az.from_dict(log_likelihood={"t": values}, coords={"obs_id": np.arange(values.shape[-1])},
-                         dims={"t": ["obs_id"]})
-    idata.add_groups(log_likelihood=group.log_likelihood)
+    idata["log_likelihood"] = xr.Dataset({"t": (("chain", "draw", "obs_id"), values)},
+                                         coords={"chain": posterior["chain"], "draw": posterior["draw"],
+                                                 "obs_id": np.arange(values.shape[-1])})
     return idata
 
 
 def _posterior_idata(model, internal, sigma=None, log_likelihood=True):
-    """InferenceData from draws of ``w_internal`` (chain, draw, p) and ``sigma`` (chain, draw)."""
+    """A DataTree from draws of ``w_internal`` (chain, draw, p) and ``sigma`` (chain, draw)."""
     spec = spec_of(model)
     posterior = {"w_internal": internal, "w": internal @ spec.to_w.T}
     if sigma is not None:
         posterior["sigma"] = sigma
     idata = az.from_dict(
-        posterior=posterior,
+        {"posterior": posterior},
         coords={"feature": list(model.coords["feature"]), "feature_internal": list(model.coords["feature_internal"])},
         dims={"w": ["feature"], "w_internal": ["feature_internal"]},
     )
     return _finish(model, idata, log_likelihood)
 
 
-def sample_posterior(model, *, draws=1000, tune=1000, chains=4, random_seed=None, sampler=None, progressbar=False,
-                     **kwargs):
-    """NUTS draws from ``model``'s posterior: ``sampler="pymc"`` (``pm.sample``) or ``"nutpie"``.
+NUTS_SAMPLERS = ("nutpie", "pymc")
 
-    By default (``sampler=None``) models observed through sufficient statistics go to nutpie, which reuses its
-    compiled model for models that differ only in their data (same likelihood, prior and features), so a new
-    data set costs the sampling alone (a fraction of a second for p = 10); every other model goes to PyMC.
 
-    Extra keyword arguments go to the sampler (e.g. ``target_accept``). Returns an ``az.InferenceData``
-    with ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data`` and ``log_likelihood``.
+def sample_posterior(model, *, draws=1000, tune=1000, chains=4, random_seed=None, nuts_sampler="nutpie",
+                     progressbar=False, **kwargs):
+    """NUTS draws from ``model``'s posterior, by the NUTS implementation named in ``nuts_sampler``.
+
+    Parameters
+    ----------
+    model : pm.Model
+        Any PyMC model; the builders' models get their log-likelihood and data groups added.
+    draws, tune, chains : int
+        Draws kept per chain, tuning steps per chain, number of chains.
+    random_seed : int, optional
+        Seeds every draw: the same seed gives the same draws.
+    nuts_sampler : {"nutpie", "pymc"}
+        ``"nutpie"`` (the default, as ``pm.sample`` in PyMC 6 does when nutpie is installed): nutpie's NUTS on the
+        model compiled by numba; for models observed through sufficient statistics a compiled model of the same
+        structure is reused with the new data (``with_data``), so a new data set costs the sampling alone.
+        ``"pymc"``: PyMC's own NUTS (``pm.sample(nuts_sampler="pymc")``).
+    progressbar : bool
+        The sampler's progress bar.
+    **kwargs
+        Passed to the sampler: ``target_accept``, and for nutpie e.g. ``adaptation="low_rank"`` (its low-rank
+        mass matrix, for strongly correlated posteriors).
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data`` and ``log_likelihood``; the
+        sampler that ran is named in ``posterior.attrs["nuts_sampler"]``.
     """
     _check_model(model)
+    if "sampler" in kwargs:
+        raise TypeError("sample_posterior takes nuts_sampler= (PyMC's name), not sampler=")
     draws, tune, chains = _check_draws(draws, "draws"), _check_draws(tune, "tune"), _check_draws(chains, "chains")
-    spec = spec_of(model)
-    on_statistics = spec is not None and spec.statistics is not None
-    if sampler is None:
-        sampler = "nutpie" if on_statistics else "pymc"
-    if sampler == "pymc":
-        # on statistics, the rows' log-likelihood is added by _finish (PyMC's would be the statistics')
+    if nuts_sampler not in NUTS_SAMPLERS:
+        raise ValueError(f"nuts_sampler must be one of {NUTS_SAMPLERS}, got {nuts_sampler!r}")
+    if nuts_sampler == "pymc":
+        # the pointwise log-likelihood is added by _finish (on statistics, the rows', not the statistics')
         idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model,
-                          progressbar=progressbar, idata_kwargs={"log_likelihood": not on_statistics}, **kwargs)
-    elif sampler == "nutpie":
+                          nuts_sampler="pymc", progressbar=progressbar, **kwargs)
+    else:
         import nutpie
 
-        compiled = _nutpie_compiled(model)
         seed = random_seed if random_seed is None else int(np.random.default_rng(random_seed).integers(2**31))
-        idata = nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=progressbar,
-                              **kwargs)
-    else:
-        raise ValueError(f"sampler must be 'pymc' or 'nutpie', got {sampler!r}")
+        kwargs.setdefault("save_warmup", False)
+        idata = nutpie.sample(_nutpie_compiled(model), draws=draws, tune=tune, chains=chains, seed=seed,
+                              progress_bar=progressbar, **kwargs)
+    idata["posterior"].attrs["nuts_sampler"] = nuts_sampler
     return _finish(model, idata)
 
 
@@ -299,7 +321,7 @@ def _mode_of_theta(model, point):
 
 
 def _idata_from_values(model, values):
-    """InferenceData from draws of the value variables, ``{name: (chain, draw, ...)}``: each is mapped back
+    """A DataTree from draws of the value variables, ``{name: (chain, draw, ...)}``: each is mapped back
     through its transform (``sigma = exp(sigma_log__)``) and the deterministics (``w``, ``v``, sigma(x)) are
     computed by the model itself."""
     posterior = {}
@@ -309,9 +331,10 @@ def _idata_from_values(model, values):
         posterior[rv.name] = value if transform is None else np.asarray(transform.backward(value).eval())
     dims = {name: list(model.named_vars_to_dims[name]) for name in posterior if model.named_vars_to_dims.get(name)}
     coords = {name: list(values) for name, values in model.coords.items()}
-    idata = az.from_dict(posterior=posterior, coords=coords, dims=dims)
-    deterministics = pm.compute_deterministics(idata.posterior, model=model, progressbar=False)
-    idata.posterior = idata.posterior.merge(deterministics)
+    idata = az.from_dict({"posterior": posterior}, coords=coords, dims=dims)
+    dataset = idata["posterior"].to_dataset()
+    deterministics = pm.compute_deterministics(dataset, model=model, progressbar=False)
+    idata["posterior"] = dataset.merge(deterministics)
     return _finish(model, idata)
 
 
@@ -400,7 +423,7 @@ def predict(model, idata, x_new, *, random_seed=None):
 
     ``mu`` is the linear predictor: the mean for the identity links, the logit(s) or log-mean for the others
     (dims ``obs_id``, plus ``class`` for Categorical). Works on a clone of ``model`` (``pm.set_data`` on the
-    clone; the model itself is not changed) and returns an ``az.InferenceData`` whose ``predictions`` group
+    clone; the model itself is not changed) and returns an ``xarray.DataTree`` whose ``predictions`` group
     holds ``t`` and ``mu`` (dims ``obs_id`` over x_new); the other deterministics that depend on x (sigma(x))
     are recomputed at x_new. For a
     known sigma and a conjugate prior, the variance of ``t`` is :math:`\sigma^2 + \phi(x)^\top S_N \phi(x)` (PRML eq. 3.59).
@@ -409,8 +432,7 @@ def predict(model, idata, x_new, *, random_seed=None):
     spec = spec_of(model)
     if spec is None:
         raise ValueError("predict needs a model made (and not edited since) by the builders")
-    if not isinstance(idata, az.InferenceData) or "posterior" not in idata.groups():
-        raise TypeError("idata must be an az.InferenceData with a posterior group")
+    posterior_tree(idata)
     x_new = as_new_inputs(x_new, spec.input_template(model))
     m = len(x_new)
     internal = idata.posterior["w_internal"].values  # (chain, draw, p), or (chain, draw, p, K - 1) for Categorical
@@ -419,7 +441,7 @@ def predict(model, idata, x_new, *, random_seed=None):
     if spec.statistics is not None:  # no row-wise t in the model: t = mu + sigma * noise, drawn here
         sigma = idata.posterior["sigma"].values[..., None] if spec.likelihood.learns_sigma else spec.likelihood.sigma
         t = mu + sigma * np.random.default_rng(random_seed).standard_normal(mu.shape)
-        return az.from_dict(predictions={"t": t, "mu": mu}, coords={"obs_id": np.arange(m)},
+        return az.from_dict({"predictions": {"t": t, "mu": mu}}, coords={"obs_id": np.arange(m)},
                             dims={"t": ["obs_id"], "mu": ["obs_id"]})
     clone = clone_model(model)
     t_dtype = model["t_obs"].get_value().dtype  # integer labels and counts stay integers
@@ -430,5 +452,7 @@ def predict(model, idata, x_new, *, random_seed=None):
         warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
         predictions = pm.sample_posterior_predictive(idata, model=clone, var_names=["t"], predictions=True,
                                                      random_seed=random_seed, progressbar=False)
-    predictions.predictions["mu"] = (dims, mu)
+    group = predictions["predictions"].to_dataset()
+    group["mu"] = xr.DataArray(mu, dims=dims, coords={d: group[d] for d in dims if d in group.coords})
+    predictions["predictions"] = group
     return predictions

@@ -69,12 +69,12 @@ print(f"MSE of the MAP network: {np.mean((map_point['mu'] - t) ** 2):.5f} (noise
 # A network's posterior has many equivalent modes (hidden units can be permuted, and a tanh unit's weights flipped in
 # sign, without changing the function). Chains that settle in different modes then give a large R-hat for the weights
 # without anything being wrong, since the functions they give are the same: R-hat of the network's *output* is what
-# to look at. nutpie's sampler (`sampler="nutpie"`) is much faster than PyMC's on this model; a higher
+# to look at. nutpie's sampler (`nuts_sampler="nutpie"`) is much faster than PyMC's on this model; a higher
 # `target_accept` avoids most divergences in the narrow regions of the weight space. The quick settings are too small
 # for converged diagnostics.
 
 # %%
-idata = sample_posterior(model, draws=draws, tune=tune, chains=chains, random_seed=1, sampler="nutpie",
+idata = sample_posterior(model, draws=draws, tune=tune, chains=chains, random_seed=1, nuts_sampler="nutpie",
                          target_accept=0.95, progressbar=not QUICK)
 print("divergences:", int(idata.sample_stats["diverging"].sum()))
 

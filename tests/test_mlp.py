@@ -200,9 +200,9 @@ def test_helpers_refuse_other_models_and_bad_arguments(rng):
         mlp_initial_point(pm.Model())
     with pytest.raises(TypeError, match=r"model must be a pm.Model"):
         mlp_initial_point("model")
-    with pytest.raises(TypeError, match=r"idata must be an az.InferenceData"):
+    with pytest.raises(TypeError, match=r"idata must be an xarray.DataTree"):
         mlp_predictive(model, {"W0": 1}, x)
-    idata = az.from_dict(posterior={name: value[None, None] for name, value in mlp_initial_point(model, 0).items()})
+    idata = az.from_dict({"posterior": {name: value[None, None] for name, value in mlp_initial_point(model, 0).items()}})
     with pytest.raises(ValueError, match=r"x_new must have 2 columns like x, got 3"):
         mlp_predictive(model, idata, np.ones((4, 3)))
     with pytest.raises(ValueError, match=r"x_new has 1 non-finite"):
@@ -224,7 +224,7 @@ def test_predictive_draws_are_the_forward_pass_plus_noise(sigma, rng):
     if sigma is None:
         posterior["sigma"] = rng.uniform(0.2, 1.0, size=(chains, draws))
     x_new = np.linspace(-2, 2, 7)
-    predictions = mlp_predictive(model, az.from_dict(posterior=posterior), x_new, random_seed=1).predictions
+    predictions = mlp_predictive(model, az.from_dict({"posterior": posterior}), x_new, random_seed=1).predictions
     assert predictions["mu"].dims == predictions["t"].dims == ("chain", "draw", "obs_id")
     mu, t_new = predictions["mu"].values, predictions["t"].values
     for chain, draw in [(0, 0), (1, 1234)]:
@@ -279,6 +279,6 @@ def test_nuts_band_widens_away_from_the_data():
     pytest.importorskip("nutpie")
     x, t = sine_data(**BAND_DATA)
     model = mlp_regression(x, t, hidden=(3,), sigma=0.1, prior=priors.Normal(1.0))
-    idata = sample_posterior(model, draws=300, tune=300, chains=2, random_seed=3, sampler="nutpie")
+    idata = sample_posterior(model, draws=300, tune=300, chains=2, random_seed=3, nuts_sampler="nutpie")
     inside, outside = band_sd(model, idata)
     assert outside > 3 * inside, (inside, outside)

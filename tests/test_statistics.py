@@ -126,7 +126,7 @@ def test_large_log_likelihoods_are_left_out_until_asked(data, monkeypatch):
     monkeypatch.setattr(models.posterior, "LOG_LIKELIHOOD_MAX_VALUES", 1000)
     with pytest.warns(UserWarning, match="add_log_likelihood"):
         idata = exact_posterior(stats, draws=10, random_seed=1)
-    assert "log_likelihood" not in idata.groups()
+    assert "log_likelihood" not in idata.children
     add_log_likelihood(stats, idata)
     assert idata.log_likelihood["t"].shape == (1, 10, len(t))
 

@@ -24,7 +24,7 @@ def synthetic_idata(rng, chains=4, draws=1000, shift=0.0, diverging=0):
     w = rng.normal(size=(chains, draws, 2)) + shift * np.arange(chains)[:, None, None]
     stats = np.zeros((chains, draws), dtype=bool)
     stats.flat[:diverging] = True
-    return az.from_dict(posterior={"w": w}, sample_stats={"diverging": stats})
+    return az.from_dict({"posterior": {"w": w}, "sample_stats": {"diverging": stats}})
 
 
 def test_convergence_gates(rng):
@@ -93,7 +93,7 @@ def test_same_seed_gives_byte_identical_summary(quick_results, tmp_path):
     Three analyses are left out of the rerun to keep `make test` within its time budget (with the notebooks and the
     browser test added to it): loss_likelihood_table and calibration, whose quick runs cost about two minutes each.
     loss_likelihood_table's NUTS runs are seeded through sample_posterior's random_seed, as map_vs_posterior's are;
-    calibration's compiled-once nutpie sampler gives the draws of sample_posterior(sampler="nutpie") for the same
+    calibration's compiled-once nutpie sampler gives the draws of sample_posterior(nuts_sampler="nutpie") for the same
     seed, bit for bit (tests/test_calibration.py). And scaling, whose summary is a benchmark: timings, which no
     seed fixes.
     """
@@ -147,7 +147,7 @@ def test_cached_idata_skips_unchanged_work_and_says_so(tmp_path, capsys):
 
     def compute():
         calls.append(1)
-        return az.from_dict(posterior={"w": np.arange(6.0).reshape(1, 3, 2)})
+        return az.from_dict({"posterior": {"w": np.arange(6.0).reshape(1, 3, 2)}})
 
     first = report.cached_idata(tmp_path, "demo", {"seed": 1}, compute, __file__)
     second = report.cached_idata(tmp_path, "demo", {"seed": 1}, compute, __file__)

@@ -99,7 +99,7 @@ def small_model():
     (lambda m: sample_posterior(m, draws=0), ValueError, r"draws must be a positive integer"),
     (lambda m: sample_posterior(m, chains=1.5), ValueError, r"chains must be a positive integer"),
     (lambda m: exact_posterior(m, draws=-3), ValueError, r"draws must be a positive integer"),
-    (lambda m: models.predict(m, "not idata", X), TypeError, r"idata must be an az.InferenceData"),
+    (lambda m: models.predict(m, "not idata", X), TypeError, r"idata must be an xarray.DataTree"),
     (lambda m: models.fit_advi(m, n=0), ValueError, r"n must be a positive integer"),
     (lambda m: models.log_likelihood_at(m, np.ones(3)), ValueError, r"w must have shape \(2,\)"),
 ], ids=["draws=0", "chains=1.5", "exact draws<0", "predict idata", "advi n=0", "w shape"])
