@@ -13,10 +13,12 @@ with :math:`\alpha = 5\cdot10^{-3}` (prior scale :math:`1/\sqrt\alpha`) and :mat
        = \sum_n \ln p(t_n \mid t_1, \dots, t_{n-1}),
 
    against M, beside the training RMS that only falls (PRML Fig. 1.5).
-2. PSIS-LOO and WAIC (``az.compare``) from iid draws of the exact posterior, next to the exact
-   leave-one-out score of this conjugate model,
+2. PSIS-LOO (``az.loo``, ranked by ``az.compare``) and WAIC from iid draws of the exact posterior, next to the
+   exact leave-one-out score of this conjugate model,
    :math:`\ln p(t_n \mid t_{-n}) = \ln\mathcal N\big(t_n \mid t_n - (C^{-1}t)_n/(C^{-1})_{nn},\ 1/(C^{-1})_{nn}\big)`,
-   :math:`C = \beta^{-1} I + \alpha^{-1}\Phi\Phi^\top` (the conditional of a joint Gaussian).
+   :math:`C = \beta^{-1} I + \alpha^{-1}\Phi\Phi^\top` (the conditional of a joint Gaussian). ArviZ 1 has no
+   WAIC, so :func:`waic` computes it from its definition (BDA3 eq. 7.11-7.12) and ranks the models itself;
+   :func:`exact_waic` is its closed form as the number of draws goes to infinity.
 3. Empirical Bayes: the :math:`(\alpha, \beta)` maximizing the evidence for each M (PRML eq. 3.92, 3.95) and
    :math:`\gamma = \sum_i \lambda_i / (\alpha + \lambda_i)`, the effective number of parameters.
 
@@ -31,6 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize_scalar
+from scipy.special import logsumexp
 
 from models import (PolynomialBasis, empirical_bayes, exact_posterior, fit_map, gaussian_regression, least_squares,
                     log_evidence, mse, priors)
@@ -41,7 +44,8 @@ from .report import cached_idata, check, parse_args, table, write_result
 NAME = "model_selection"
 ALPHA = 5e-3  # prior precision of PRML Fig. 3.14
 DEGREES = tuple(range(10))
-PARETO_K_THRESHOLD = 0.7  # arviz' warning threshold for the Pareto shape k
+PARETO_K_THRESHOLD = 0.7  # Pareto k above which PSIS is unreliable for any number of draws (Vehtari et al. 2024)
+P_WAIC_THRESHOLD = 0.4  # p_waic_n above which WAIC is unreliable (Vehtari, Gelman & Gabry 2017)
 
 
 def fixed_model(x, t, degree, alpha=ALPHA, sigma=SIGMA):
@@ -65,6 +69,70 @@ def exact_loo(x, t, degree, alpha=ALPHA, sigma=SIGMA):
     return -0.5 * (np.log(2 * np.pi * variance) + residual**2 / variance)
 
 
+def _waic_totals(lppd, p_waic):
+    """Totals of pointwise lppd_n and p_waic_n: elpd_waic, p_waic, the standard error of elpd_waic."""
+    pointwise = lppd - p_waic
+    return {"elpd": float(np.sum(pointwise)), "p": float(np.sum(p_waic)),
+            "se": float(np.sqrt(len(pointwise) * np.var(pointwise, ddof=1))),
+            "pointwise": pointwise, "p_pointwise": p_waic}
+
+
+def waic(idata, var_name="t"):
+    r"""WAIC from its definition (Watanabe 2010; Gelman, Hwang & Vehtari 2014; BDA3 eq. 7.11-7.12).
+
+    With :math:`S` posterior draws :math:`\theta_s` (all chains and draws pooled) and
+    :math:`\ell_{sn} = \log p(t_n \mid \theta_s)`:
+
+    .. math::
+
+        \mathrm{lppd}_n = \log \frac1S \sum_s e^{\ell_{sn}}, \qquad
+        p_{\mathrm{waic},n} = \frac{1}{S - 1} \sum_s (\ell_{sn} - \bar\ell_n)^2, \qquad
+        \widehat{\mathrm{elpd}}_{\mathrm{waic}} = \sum_n (\mathrm{lppd}_n - p_{\mathrm{waic},n}),
+
+    with standard error :math:`\sqrt{N\, V_n(\mathrm{lppd}_n - p_{\mathrm{waic},n})}` (sample variance over
+    the N observations; Vehtari, Gelman & Gabry 2017, eq. 23). ArviZ 1 removed ``az.waic``.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        A result with a ``log_likelihood`` group holding ``var_name`` with dims ``chain, draw`` and the
+        observation dims.
+    var_name : str
+        The pointwise log-likelihood variable.
+
+    Returns
+    -------
+    dict
+        ``elpd`` (elpd_waic), ``p`` (p_waic), ``se`` (standard error of elpd_waic), ``pointwise``
+        (lppd_n - p_waic_n, one per observation) and ``p_pointwise`` (p_waic_n).
+    """
+    log_likelihood = idata["log_likelihood"][var_name].transpose("chain", "draw", ...)
+    values = np.asarray(log_likelihood).reshape(log_likelihood.sizes["chain"] * log_likelihood.sizes["draw"], -1)
+    lppd = logsumexp(values, axis=0) - np.log(len(values))
+    return _waic_totals(lppd, np.var(values, axis=0, ddof=1))
+
+
+def exact_waic(x, t, degree, alpha=ALPHA, sigma=SIGMA):
+    r"""WAIC of the conjugate model in the limit of infinitely many posterior draws (closed form).
+
+    The posterior of the noise-free mean :math:`f_n = \phi(x_n)^\top w` is :math:`\mathcal N(m_n, v_n)` with
+    :math:`m = t - \sigma^2 C^{-1} t` and :math:`v_n = \sigma^2 - \sigma^4 (C^{-1})_{nn}`. Then
+    :math:`\mathrm{lppd}_n = \ln\mathcal N(t_n \mid m_n, \sigma^2 + v_n)` (the posterior predictive) and, as
+    :math:`t_n - f_n \sim \mathcal N(a_n, v_n)` with :math:`a_n = t_n - m_n`,
+    :math:`p_{\mathrm{waic},n} = \mathrm{Var}[(t_n - f_n)^2] / (4\sigma^4) = (v_n^2 + 2 a_n^2 v_n) / (2\sigma^4)`.
+
+    Returns
+    -------
+    dict
+        The keys of :func:`waic`.
+    """
+    precision = cho_solve(cho_factor(marginal_covariance(x, degree, alpha, sigma)), np.eye(len(x)))
+    residual = sigma**2 * (precision @ t)  # a_n = t_n - m_n
+    variance = sigma**2 - sigma**4 * np.diag(precision)
+    lppd = -0.5 * (np.log(2 * np.pi * (sigma**2 + variance)) + residual**2 / (sigma**2 + variance))
+    return _waic_totals(lppd, (variance**2 + 2 * residual**2 * variance) / (2 * sigma**4))
+
+
 def evidence_versus_degree(x, t, x_test, t_test, degrees):
     """Per degree: ln p(t | M) at the fixed (alpha, beta), exact LOO, and the RMS of least squares and of the posterior mean."""
     rows = []
@@ -85,15 +153,20 @@ def evidence_versus_degree(x, t, x_test, t_test, degrees):
 
 
 def compare_degrees(x, t, degrees, draws, rng, cache=None):
-    """``az.compare`` by PSIS-LOO and by WAIC over exact-posterior draws, with the Pareto k of each observation.
+    """PSIS-LOO ranked by ``az.compare`` and WAIC ranked by elpd_waic, over exact-posterior draws.
 
-    With ``cache`` (a folder), each degree's InferenceData goes through the analyses' netCDF cache.
+    With ``cache`` (a folder), each degree's DataTree goes through the analyses' netCDF cache.
 
-    arviz warns when some k > 0.7 (LOO) or some posterior variance of the log density > 0.4 (WAIC); with
-    N = 10 and a flexible polynomial both are expected. They are not hidden: they are the ``warning`` columns
-    and the counts of large k reported in the tables, so the warnings themselves are silenced here only.
+    ``elpd_diff`` is ArviZ 1's ``elpd(model) - elpd(best)``: 0 for the best model, negative for the others
+    (ArviZ 0.x had the opposite sign). ``az.compare`` ranks only DataTrees (it computes PSIS-LOO for them) or
+    LOO, K-fold and LFO results, so WAIC (:func:`waic`) is ranked here by sorting elpd_waic.
+
+    ``az.loo`` warns (UserWarning) when some Pareto k exceeds ``good_k = min(1 - 1/log10(S), 0.7)`` (0.63 for
+    S = 500 draws, 0.7 for S = 4000); with N = 10 and a flexible polynomial that is expected. It is not hidden:
+    it is the ``warning`` flag, ArviZ's ``diag_elpd`` and the counts of k > 0.7 in the tables, so the warning
+    itself is silenced here only.
     """
-    loo, waic, idatas = {}, {}, {}
+    loo, waics, idatas = {}, {}, {}
     for degree, seed in zip(degrees, rng.integers(2**32, size=len(degrees))):
         name = f"M = {degree}"
         def draw(degree=degree, seed=seed):
@@ -106,30 +179,30 @@ def compare_degrees(x, t, degrees, draws, rng, cache=None):
                       "data": hashlib.sha256(x.tobytes() + t.tobytes()).hexdigest()}
             idatas[name] = cached_idata(cache, f"{NAME}-degree{degree}", config, draw, __file__)
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto", category=UserWarning)
-            warnings.filterwarnings("ignore", message="For one or more samples the posterior variance",
+            warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto distribution",
                                     category=UserWarning)
             loo[name] = az.loo(idatas[name], pointwise=True)
-            waic[name] = az.waic(idatas[name], pointwise=True)
-    with warnings.catch_warnings():  # arviz 0.23 sorts with inplace=True, deprecated in pandas 3.1: harmless here
-        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values is deprecated")
-        compared_loo = az.compare(loo, ic="loo")
-        compared_waic = az.compare(waic, ic="waic")
+        waics[name] = waic(idatas[name])
+    compared_loo = az.compare(loo, round_to="none")
+    waic_order = sorted(waics, key=lambda name: waics[name]["elpd"], reverse=True)
     rows = []
     for name, row in compared_loo.iterrows():
         degree = int(name.split("=")[1])
         pareto_k = np.asarray(loo[name].pareto_k)
         exact = exact_loo(x, t, degree)
         rows.append({
-            "name": name, "degree": degree, "rank": int(row["rank"]), "elpd_loo": float(row["elpd_loo"]),
-            "se": float(row["se"]), "p_loo": float(row["p_loo"]), "elpd_diff": float(row["elpd_diff"]),
-            "dse": float(row["dse"]), "weight": float(row["weight"]), "warning": bool(row["warning"]),
+            "name": name, "degree": degree, "rank": int(row["rank"]), "elpd_loo": float(row["elpd"]),
+            "se": float(row["se"]), "p_loo": float(row["p"]), "elpd_diff": float(row["elpd_diff"]),
+            "dse": float(row["dse"]), "p_worse": _finite_or_none(row["p_worse"]), "weight": float(row["weight"]),
+            "warning": bool(loo[name].warning), "good_k": float(loo[name].good_k), "diag_elpd": str(row["diag_elpd"]),
             "max_pareto_k": float(pareto_k.max()), "n_pareto_k_large": int(np.sum(pareto_k > PARETO_K_THRESHOLD)),
             "exact_loo": float(exact.sum()),
-            "elpd_waic": float(compared_waic.loc[name, "elpd_waic"]), "p_waic": float(compared_waic.loc[name, "p_waic"]),
-            "waic_rank": int(compared_waic.loc[name, "rank"]), "waic_warning": bool(compared_waic.loc[name, "warning"]),
+            "elpd_waic": waics[name]["elpd"], "se_waic": waics[name]["se"], "p_waic": waics[name]["p"],
+            "waic_rank": waic_order.index(name),
+            "n_p_waic_large": int(np.sum(waics[name]["p_pointwise"] > P_WAIC_THRESHOLD)),
+            "exact_waic": exact_waic(x, t, degree)["elpd"],
         })
-    return {"rows": rows, "compare_loo": compared_loo, "compare_waic": compared_waic, "draws": draws}
+    return {"rows": rows, "compare_loo": compared_loo, "draws": draws}
 
 
 def evidence_optimum(x, t, degree):
@@ -211,16 +284,39 @@ def plot_evidence(rows, optima):
 
 
 def plot_comparison(comparison):
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 0.9 * len(comparison["rows"]) + 1.6))
-    with warnings.catch_warnings():  # as in compare_degrees: arviz' inplace sort, deprecated in pandas 3.1
-        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values is deprecated")
-        az.plot_compare(comparison["compare_loo"], ax=left, textsize=9)
-        az.plot_compare(comparison["compare_waic"], ax=right, textsize=9)
-    left.set_title("PSIS-LOO (az.compare)")
-    right.set_title("WAIC (az.compare)")
-    figure.suptitle(f"Out-of-sample fit, {comparison['draws']} iid posterior draws per M (N = 10: "
-                    "expect Pareto-k warnings)", fontsize=10)
-    figure.tight_layout()
+    """PSIS-LOO by ``az.plot_compare`` (arviz-plots) beside WAIC drawn the same way; exact values marked on both.
+
+    Both panels show elpd +- se per model on one shared x-axis, the best model on top and a dashed line at its
+    elpd; the exact LOO (x) is on both and the closed-form WAIC of infinitely many draws (o) on the right.
+    """
+    rows = comparison["rows"]
+    collection = az.plot_compare(comparison["compare_loo"], relative_scale=False, backend="matplotlib",
+                                 figure_kwargs={"figsize": (11, 0.55 * len(rows) + 2.2)})
+    figure, left = collection.viz["figure"].item(), collection.viz["plot"].item()
+    grid = figure.add_gridspec(1, 2)
+    left.set_subplotspec(grid[0])
+    right = figure.add_subplot(grid[1], sharex=left)
+    color = left.collections[0].get_facecolor()[0]  # arviz-plots' point colour, reused for WAIC
+    by_waic = sorted(rows, key=lambda r: r["waic_rank"])
+    positions = np.arange(len(rows), 0, -1)  # az.plot_compare's: the best model on top
+    right.errorbar([r["elpd_waic"] for r in by_waic], positions, xerr=[r["se_waic"] for r in by_waic],
+                   fmt="o", color=color, label="elpd +- se (left: PSIS-LOO, right: WAIC)")
+    right.plot([r["exact_waic"] for r in by_waic], positions, "o", mfc="none", color="tab:orange", markersize=10,
+               label="WAIC, infinitely many draws")
+    right.axvline(by_waic[0]["elpd_waic"], color="dimgray", linestyle="--")
+    right.set_yticks(positions, [r["name"] for r in by_waic])
+    right.set_ylim(left.get_ylim())
+    right.set_xlabel("ELPD (WAIC)")
+    right.set_title("WAIC from its definition, ranked by elpd_waic\nhigher is better")
+    by_loo = {label.get_text(): y for label, y in zip(left.get_yticklabels(), left.get_yticks())}
+    for axis, ordered, ys in ((left, rows, [by_loo[r["name"]] for r in rows]), (right, by_waic, positions)):
+        axis.plot([r["exact_loo"] for r in ordered], ys, "x", color="k", markersize=8, label="exact LOO")
+    figure.legend(*right.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, frameon=False)
+    left.set_title("PSIS-LOO: az.compare, az.plot_compare\nhigher is better")
+    n_large_k = sum(r["n_pareto_k_large"] for r in rows)
+    figure.suptitle(f"Out-of-sample fit, {comparison['draws']} iid posterior draws per M, N = 10 points: "
+                    f"{n_large_k} of {10 * len(rows)} Pareto k > {PARETO_K_THRESHOLD}", fontsize=10)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     return figure
 
 
@@ -285,9 +381,11 @@ def main(argv=None):
     compared = comparison["rows"]
     loo_best = compared[0]["degree"]
     waic_best = next(r["degree"] for r in compared if r["waic_rank"] == 0)
+    waic_best_infinite = max(compared, key=lambda r: r["exact_waic"])["degree"]
     n_large_k = sum(r["n_pareto_k_large"] for r in compared)
     best_exact_compared = max(compared, key=lambda r: r["exact_loo"])["degree"]
     psis_error = max(abs(r["elpd_loo"] - r["exact_loo"]) for r in compared)
+    waic_excess = [r["exact_waic"] - r["exact_loo"] for r in compared]  # WAIC's own bias, free of Monte Carlo error
     interior = [o for o in optima if not o["boundary"]]
     boundary = [o["degree"] for o in optima if o["boundary"]]
     eb_consistency = max((abs(o["log_evidence"] - o["log_evidence_model"]) for o in interior), default=0.0)
@@ -307,7 +405,11 @@ def main(argv=None):
         "compare_degrees": list(compare_set),
         "loo_best_degree": loo_best,
         "waic_best_degree": waic_best,
+        "waic_infinite_draws_best_degree": waic_best_infinite,
         "psis_loo_elpd": {r["name"]: r["elpd_loo"] for r in compared},
+        "psis_loo_elpd_diff": {r["name"]: r["elpd_diff"] for r in compared},
+        "waic_elpd": {r["name"]: r["elpd_waic"] for r in compared},
+        "waic_elpd_infinite_draws": {r["name"]: r["exact_waic"] for r in compared},
         "pareto_k_above_0_7": {r["name"]: r["n_pareto_k_large"] for r in compared},
         "psis_loo_max_abs_error_vs_exact": psis_error,
         "empirical_bayes_alpha": [_finite_or_none(o["alpha"]) for o in optima],
@@ -338,6 +440,13 @@ def main(argv=None):
         noise_note += (f" For M = 3 the evidence over alpha has {len(peaks)} local maxima: " + "; ".join(
             f"alpha = {m['alpha']:.3g} with sqrt(1/beta) = {1 / np.sqrt(m['beta']):.3f}, ln p = {m['log_evidence']:.2f}"
             for m in peaks) + "; empirical Bayes reports the higher one.")
+    n_p_waic_large = sum(r["n_p_waic_large"] for r in compared)
+    waic_note = (f"Even with infinitely many draws (its closed form) WAIC "
+                 + (f"exceeds the exact LOO by {min(waic_excess):.2f} to {max(waic_excess):.2f} nats"
+                    if min(waic_excess) > 0 else
+                    f"differs from the exact LOO by {min(waic_excess):+.2f} to {max(waic_excess):+.2f} nats")
+                 + f"; {n_p_waic_large} of the {len(compared) * len(t)} p_waic_n exceed 0.4, above which WAIC is "
+                 "unreliable (Vehtari, Gelman & Gabry 2017).")
     paragraph = (
         f"With alpha = {ALPHA:g} and beta = 1/0.3^2 fixed, the evidence ln p(t | M) of the N = 10 points peaks at "
         f"M = {best} ({evidence[best]:.2f}, against {evidence[9]:.2f} at M = 9) while the training RMS of least "
@@ -345,12 +454,12 @@ def main(argv=None):
         "is the probability of the data under the prior predictive, sum_n ln p(t_n | t_1..t_{n-1}), so it "
         "charges for every weight the data do not need (Occam's razor, PRML 3.4). "
         f"Leave-one-out predicts each point from the other nine: its exact value for this conjugate model peaks "
-        f"at M = {best_exact_loo}. Among M = {', '.join(map(str, compare_set))}, az.compare on "
-        f"{comparison['draws']} iid posterior draws ranks first M = {loo_best} by PSIS-LOO and M = {waic_best} by "
-        f"WAIC (exact LOO: M = {best_exact_compared}); {n_large_k} of "
-        f"{len(compared) * len(t)} pointwise Pareto k exceed 0.7 "
-        f"({large_k}), as expected with ten "
-        f"points, and PSIS-LOO differs from the exact LOO by up to {psis_error:.2f} nats. "
+        f"at M = {best_exact_loo}. Among M = {', '.join(map(str, compare_set))}, on "
+        f"{comparison['draws']} iid posterior draws, az.compare ranks first M = {loo_best} by PSIS-LOO and WAIC "
+        f"(computed here from its definition, as ArviZ 1 has none) ranks first M = {waic_best} (with infinitely "
+        f"many draws: M = {waic_best_infinite}; exact LOO: M = {best_exact_compared}); {n_large_k} of "
+        f"{len(compared) * len(t)} pointwise Pareto k exceed 0.7 ({large_k}), as expected with ten points, and "
+        f"PSIS-LOO differs from the exact LOO by up to {psis_error:.2f} nats. {waic_note} "
         f"Empirical Bayes (PRML 3.5.2) maximizes the evidence over alpha and beta for each M: the best is "
         f"M = {eb_best['degree']} (ln p = {eb_best['log_evidence']:.2f}); the learned noise sd sqrt(1/beta) ranges "
         f"{min(noise_sd):.3f} to {max(noise_sd):.3f} over M = {interior[0]['degree']}..{interior[-1]['degree']} "
@@ -384,7 +493,9 @@ def main(argv=None):
         figures={
             "evidence": (plot_evidence(rows, optima),
                          "ln p(t | M) vs M with the maximum marked (PRML Fig. 3.14), beside the RMS error (Fig. 1.5)."),
-            "compare": (plot_comparison(comparison), "az.plot_compare by PSIS-LOO and by WAIC."),
+            "compare": (plot_comparison(comparison),
+                        "PSIS-LOO (az.plot_compare) and WAIC (from its definition): elpd +- se per model, with the "
+                        "exact LOO (x) and the WAIC of infinitely many draws (o)."),
             "empirical_bayes": (plot_empirical_bayes(optima, profile),
                                 "The evidence of M = 3 over alpha (beta at its best for each alpha); the noise sd and the "
                                 "effective number of parameters at the evidence optimum of each M."),
@@ -395,16 +506,20 @@ def main(argv=None):
                    "training RMS (posterior mean)"],
                   [[r["degree"], r["log_evidence"], r["exact_loo"], r["rms_train_least_squares"],
                     r["rms_test_least_squares"], r["rms_train_posterior_mean"]] for r in rows]),
-            table("az.compare (PSIS-LOO), with the Pareto k of the 10 observations",
-                  ["model", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "weight", "warning",
-                   "max Pareto k", "k > 0.7"],
-                  [[r["name"], r["rank"], r["elpd_loo"], r["se"], r["p_loo"], r["elpd_diff"], r["dse"], r["weight"],
-                    r["warning"], r["max_pareto_k"], r["n_pareto_k_large"]] for r in compared]),
-            table("WAIC (az.compare) and the exact LOO of the same models",
-                  ["model", "WAIC rank", "elpd_waic", "p_waic", "WAIC warning", "exact LOO elpd",
-                   "PSIS-LOO - exact"],
-                  [[r["name"], r["waic_rank"], r["elpd_waic"], r["p_waic"], r["waic_warning"], r["exact_loo"],
-                    r["elpd_loo"] - r["exact_loo"]] for r in compared]),
+            table("az.compare (PSIS-LOO), with the Pareto k of the 10 observations; elpd_diff = elpd - elpd of the "
+                  "best model (ArviZ 1: zero or negative)",
+                  ["model", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "p_worse", "weight",
+                   "ArviZ diag_elpd", "max Pareto k", "k > 0.7"],
+                  [[r["name"], r["rank"], r["elpd_loo"], r["se"], r["p_loo"], r["elpd_diff"], r["dse"],
+                    "" if r["p_worse"] is None else r["p_worse"], r["weight"], r["diag_elpd"], r["max_pareto_k"],
+                    r["n_pareto_k_large"]] for r in compared]),
+            table("WAIC from its definition (BDA3 eq. 7.11-7.12), its value for infinitely many draws, and the exact "
+                  "LOO of the same models",
+                  ["model", "WAIC rank", "elpd_waic", "se", "p_waic", "p_waic_n > 0.4",
+                   "elpd_waic, infinitely many draws", "exact LOO elpd", "WAIC - exact LOO", "PSIS-LOO - exact LOO"],
+                  [[r["name"], r["waic_rank"], r["elpd_waic"], r["se_waic"], r["p_waic"], r["n_p_waic_large"],
+                    r["exact_waic"], r["exact_loo"], r["elpd_waic"] - r["exact_loo"], r["elpd_loo"] - r["exact_loo"]]
+                   for r in compared]),
             table("Empirical Bayes: (alpha, beta) maximizing the evidence, against the fixed (alpha, beta) of Fig. 3.14",
                   ["M", "alpha", "beta", "sqrt(1/beta)", "gamma", "M + 1", "ln p(t) at optimum",
                    f"ln p(t) at alpha = {ALPHA:g}, beta = {1 / SIGMA**2:.4g}", "iterations"],

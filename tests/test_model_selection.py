@@ -6,6 +6,7 @@ computations that share no code with ``models.evidence``.
 
 import json
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import scipy.stats
@@ -83,17 +84,81 @@ def test_exact_loo_equals_refitting_without_each_point(quick_run):
 
 
 def test_compare_reports_arviz_ranking_and_pareto_k(quick_run):
+    """ArviZ 1's table: best first, elpd_diff = elpd - elpd(best) (0 for the best, negative otherwise), k counts."""
     summary = quick_run[1]["summary"]
-    loo_table, waic_table = quick_run[1]["tables"][1:3]
-    assert [row[1] for row in loo_table["rows"]] == list(range(len(summary["compare_degrees"])))
-    assert loo_table["rows"][0][0] == f"M = {summary['loo_best_degree']}"
-    elpd = [row[2] for row in loo_table["rows"]]
+    loo_table = quick_run[1]["tables"][1]
+    assert loo_table["columns"][:10] == ["model", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "p_worse",
+                                         "weight", "ArviZ diag_elpd"]
+    rows = loo_table["rows"]
+    assert [row[1] for row in rows] == list(range(len(summary["compare_degrees"])))
+    assert rows[0][0] == f"M = {summary['loo_best_degree']}"
+    elpd = [row[2] for row in rows]
     assert elpd == sorted(elpd, reverse=True)
-    for row in loo_table["rows"]:
+    assert rows[0][5] == 0 and rows[0][6] == 0 and rows[0][7] == ""  # the reference model
+    for row in rows[1:]:
+        assert row[5] == pytest.approx(row[2] - rows[0][2], abs=1e-12) and row[5] <= 0
+        assert row[6] > 0 and 0 < row[7] < 1
+    for row in rows:
         assert row[-1] == summary["pareto_k_above_0_7"][row[0]]
         assert (row[-2] > 0.7) == (row[-1] > 0)
-    assert sum(row[7] for row in loo_table["rows"]) == pytest.approx(1)  # stacking weights
-    assert {row[0] for row in waic_table["rows"]} == {row[0] for row in loo_table["rows"]}
+    assert sum(row[8] for row in rows) == pytest.approx(1)  # stacking weights
+
+
+def test_waic_table_ranks_by_elpd_waic_and_matches_the_closed_form(quick_run):
+    """WAIC rank = order of elpd_waic; its infinite-draw value against the weight-space posterior (PRML eq. 3.53-3.54)
+    of f_n: lppd_n = ln N(t_n | m_n, sigma^2 + v_n), p_waic_n = (v_n^2 + 2 (t_n - m_n)^2 v_n) / (2 sigma^4)."""
+    _, record = quick_run
+    x, t = _data(record)
+    summary = record["summary"]
+    waic_table = record["tables"][2]
+    assert waic_table["columns"] == ["model", "WAIC rank", "elpd_waic", "se", "p_waic", "p_waic_n > 0.4",
+                                     "elpd_waic, infinitely many draws", "exact LOO elpd", "WAIC - exact LOO",
+                                     "PSIS-LOO - exact LOO"]
+    rows = waic_table["rows"]
+    assert {row[0] for row in rows} == {row[0] for row in record["tables"][1]["rows"]}
+    by_rank = sorted(rows, key=lambda row: row[1])
+    assert [row[1] for row in by_rank] == list(range(len(rows)))
+    assert [row[2] for row in by_rank] == sorted((row[2] for row in rows), reverse=True)
+    assert by_rank[0][0] == f"M = {summary['waic_best_degree']}"
+    for name, _, elpd_waic, se, p_waic, n_large, infinite, exact_loo, waic_minus_loo, _ in rows:
+        degree = int(name.split("=")[1])
+        features = PolynomialBasis(degree).features(x)
+        covariance = np.linalg.inv(ALPHA * np.eye(degree + 1) + features.T @ features / SIGMA**2)
+        mean = features @ covariance @ features.T @ t / SIGMA**2
+        variance = np.einsum("nk,kl,nl->n", features, covariance, features)
+        lppd = scipy.stats.norm(mean, np.sqrt(SIGMA**2 + variance)).logpdf(t)
+        penalty = (variance**2 + 2 * (t - mean) ** 2 * variance) / (2 * SIGMA**4)
+        assert infinite == pytest.approx(np.sum(lppd - penalty), rel=1e-8)
+        assert waic_minus_loo == pytest.approx(elpd_waic - exact_loo, abs=1e-12)
+        assert p_waic > 0 and se > 0 and 0 <= n_large <= len(t)
+
+
+def test_compare_degrees_uses_arviz_1_signs_and_ranks_waic_itself():
+    """compare_degrees on 200 exact-posterior draws, without the quick run: ArviZ 1's elpd_diff is elpd minus the
+    best elpd, WAIC is ranked by elpd_waic, and the figure lists the models best first in both panels."""
+    generator = np.random.default_rng(11)
+    x = generator.uniform(0, 1, 10)
+    t = np.sin(2 * np.pi * x) + SIGMA * generator.normal(size=10)
+    comparison = model_selection.compare_degrees(x, t, (1, 3, 9), draws=200, rng=generator)
+    rows = comparison["rows"]
+    assert [row["rank"] for row in rows] == [0, 1, 2]
+    assert rows[0]["elpd_diff"] == 0 and rows[0]["p_worse"] is None
+    for row in rows[1:]:
+        assert row["elpd_loo"] < rows[0]["elpd_loo"]
+        assert row["elpd_diff"] == pytest.approx(row["elpd_loo"] - rows[0]["elpd_loo"], abs=1e-12)
+        assert 0 < row["p_worse"] < 1
+    by_waic = sorted(rows, key=lambda row: row["waic_rank"])
+    assert [row["elpd_waic"] for row in by_waic] == sorted((row["elpd_waic"] for row in rows), reverse=True)
+    for row in rows:  # good_k = min(1 - 1/log10(S), 0.7) (Vehtari et al. 2024)
+        assert row["good_k"] == pytest.approx(1 - 1 / np.log10(200))
+        assert row["warning"] == (row["diag_elpd"] != "")
+    figure = model_selection.plot_comparison(comparison)
+    left, right = figure.axes[:2]
+    for axis, ordered in ((left, rows), (right, by_waic)):
+        labels = [label.get_text() for label in axis.get_yticklabels()]
+        heights = list(axis.get_yticks())
+        assert sorted(labels, key=lambda label: -heights[labels.index(label)]) == [row["name"] for row in ordered]
+    plt.close(figure)
 
 
 def test_empirical_bayes_optimum_beats_the_fixed_hyperparameters(quick_run):
