@@ -166,7 +166,7 @@ def uniform_band(replications, bins, level=LEVEL):
 
 
 def nuts_fitter(model, *, draws, tune, chains):
-    """NUTS on ``model`` compiled once by nutpie: ``fit(t, random_seed) -> az.InferenceData`` for new targets t.
+    """NUTS on ``model`` compiled once by nutpie: ``fit(t, random_seed) -> xarray.DataTree`` for new targets t.
 
     The seed is mapped as in ``sample_posterior(nuts_sampler="nutpie")``, so a fit returns exactly the draws
     ``sample_posterior`` would after ``pm.set_data({"t_obs": t})``, without its per-call compilation.
@@ -178,7 +178,7 @@ def nuts_fitter(model, *, draws, tune, chains):
     def fit(t, random_seed):
         seed = int(np.random.default_rng(random_seed).integers(2**31))
         return nutpie.sample(compiled.with_data(t_obs=np.asarray(t, dtype=float)), draws=draws, tune=tune,
-                             chains=chains, seed=seed, progress_bar=False)
+                             chains=chains, seed=seed, progress_bar=False, save_warmup=False)
 
     return fit
 
@@ -350,7 +350,8 @@ def run_exact(x, setting, rng):
 
 
 def time_sample_posterior(x, setting, rng, fits):
-    """Seconds per call of ``sample_posterior(model)`` (PyMC's NUTS) after ``pm.set_data``, the path not taken."""
+    """Seconds per call of ``sample_posterior(model, nuts_sampler="pymc")`` (PyMC's own NUTS) after ``pm.set_data``,
+    the path not taken."""
     _, _, t = simulate(x, fits + 1, rng)
     model = learned_sigma_model(x, t[0])
     times = []
@@ -358,7 +359,7 @@ def time_sample_posterior(x, setting, rng, fits):
         pm.set_data({"t_obs": t[r]}, model=model)
         start = time.perf_counter()
         sample_posterior(model, draws=setting["draws"], tune=setting["tune"], chains=setting["chains"],
-                         random_seed=r, progressbar=False)
+                         random_seed=r, nuts_sampler="pymc", progressbar=False)
         times.append(time.perf_counter() - start)
     return times
 

@@ -25,7 +25,6 @@ Run alone: ``python -m analyses.loss_likelihood_table [--quick] [--seed N] [--ou
 """
 
 import hashlib
-import warnings
 
 import arviz as az
 import matplotlib.pyplot as plt
@@ -242,13 +241,23 @@ def heteroscedastic(setting, rng, cache):
             models[label] = regression(x, t, likelihood=likelihood)
             idatas[label] = _sample(cache, f"{NAME}-{kind}-{label.replace(' ', '_').replace('(', '').replace(')', '')}",
                                     models[label], _digest(x, t) + label, setting, int(rng.integers(2**31)))
-        with warnings.catch_warnings():  # arviz 0.23 sorts with inplace=True, deprecated in pandas 3.1: harmless here
-            warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.sort_values is deprecated")
-            compared = az.compare(idatas, ic="loo")
+        compared = az.compare({label: az.loo(idata) for label, idata in idatas.items()})  # rank 0 first
         results[kind] = {"x": x, "t": t, "idata": idatas, "compare": compared,
                          "map": {label: fit_map(model) for label, model in models.items()}}
     results["true_v"] = true_v
     return results
+
+
+def loo_gap(compared):
+    """How far ``az.compare``'s best model is ahead of the second: ``elpd_diff = elpd(best) - elpd(other) >= 0``.
+
+    Computed from the ``elpd`` column, not from ``elpd_diff``, whose sign convention differs between ArviZ 0.x
+    (``elpd_best - elpd_model``) and 1.x (``elpd_model - elpd_reference``); ``dse`` is the se of that difference.
+    """
+    best, other = compared.index[0], compared.index[1]
+    return {"best": str(best), "other": str(other),
+            "elpd_diff": float(compared.loc[best, "elpd"] - compared.loc[other, "elpd"]),
+            "dse": float(compared.loc[other, "dse"])}
 
 
 def classification(setting, rng, cache):
@@ -329,11 +338,11 @@ def plot_heteroscedastic(hetero):
             low, high = np.quantile(draws, [0.05, 0.95], axis=0)
             axis.fill_between(x, low, high, color=color, alpha=0.25, label=f"{label}: 90% predictive band")
             axis.plot(x, mean.mean(axis=0), color=color, lw=1)
-        compared = result["compare"]
-        best = compared.index[0]
-        other = compared.index[1]
-        axis.set_title(f"{kind} data: LOO prefers {best} (elpd diff {compared.loc[other, 'elpd_diff']:.1f} "
-                       f"+- {compared.loc[other, 'dse']:.1f})", fontsize=9)
+        gap = loo_gap(result["compare"])
+        verdict = (f"LOO prefers {gap['best']}" if gap["elpd_diff"] > 2 * gap["dse"]
+                   else "LOO: no clear preference")
+        axis.set_title(f"{kind} data. {verdict}: elpd({gap['best']}) - elpd({gap['other']}) = "
+                       f"{gap['elpd_diff']:.1f} +- {gap['dse']:.1f}", fontsize=9)
         axis.set_xlabel("x")
         axis.legend(fontsize=8, loc="upper right")
     axes[0].set_ylabel("t")
@@ -411,9 +420,7 @@ def main(argv=None):
     x_grid = net["x_grid"]
     inside = np.min(np.abs(x_grid[:, None] - net["x"][None, :]), axis=1) < 0.05  # at the data, not in its gap
     outside = np.abs(x_grid) >= 1.3
-    loo = {kind: {"best": str(hetero[kind]["compare"].index[0]),
-                  "elpd_diff": float(hetero[kind]["compare"]["elpd_diff"].iloc[1]),
-                  "dse": float(hetero[kind]["compare"]["dse"].iloc[1])} for kind in ("heteroscedastic", "homoscedastic")}
+    loo = {kind: loo_gap(hetero[kind]["compare"]) for kind in ("heteroscedastic", "homoscedastic")}
     summary = {
         "max_abs_diff_map_vs_estimator": {r["likelihood"]: r["max_abs_diff"] for r in rows},
         "largest_difference": max(r["max_abs_diff"] for r in rows),

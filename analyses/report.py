@@ -47,7 +47,7 @@ def parse_args(argv, description, *, accepts_data=False):
                         help="with --data: the input columns")
     parser.add_argument("--t", default=None, metavar="COL", help="with --data: the target column")
     parser.add_argument("--cache", type=Path, default=None,
-                        help="folder of cached InferenceData (default: OUT/.cache); delete it to recompute everything")
+                        help="folder of cached results (default: OUT/.cache); delete it to recompute everything")
     parser.add_argument("--allow-unconverged", action="store_true",
                         help="exit 0 even when an MCMC run fails its convergence gates or a check fails (both are "
                              "still reported)")
@@ -124,7 +124,7 @@ def _cached(cache, label, config, compute, analysis_file, *, suffix, save, load,
 
 
 def cached_idata(cache, label, config, compute, analysis_file):
-    """``compute()`` -> InferenceData, stored as netCDF under ``cache`` keyed on the code and ``config``.
+    """``compute()`` -> an ``xarray.DataTree`` (ArviZ 1), stored as netCDF under ``cache`` keyed on the code and ``config``.
 
     The code is the library, this module and ``analysis_file`` (the calling analysis' ``__file__``).
 
@@ -191,7 +191,8 @@ def cached_arrays(cache, label, config, compute, analysis_file):
 def provenance(args):
     """What produced a result: package versions, seed, options and the command line."""
     versions = {name: importlib.metadata.version(name) for name in
-                ("pymc", "pytensor", "arviz", "numpy", "scipy", "xarray", "matplotlib", "scikit-learn", "nutpie")}
+                ("pymc", "pytensor", "numba", "pymc-extras", "arviz", "arviz-base", "arviz-stats", "arviz-plots", "nutpie",
+                 "numpy", "scipy", "xarray", "matplotlib", "scikit-learn")}
     return {"python": platform.python_version(), "packages": versions, "seed": args.seed, "quick": args.quick,
             "options": args.argv, "command_line": [sys.executable, *sys.argv]}
 

@@ -8,9 +8,10 @@ model observed that way has exactly the row-wise model's density (``tests/test_s
 A benchmark, measured side by side in one run (wall time with compilation, and bulk ESS per second, the smallest
 over ``w`` and ``sigma``) for a linear model with p = 10 weights and a learned sigma, 2 chains x ``draws``:
 
-- PyMC's default NUTS on the row-wise likelihood (``pm.sample`` on ``sufficient_statistics=False``), in a child
-  process stopped at a time cap, and skipped once its time extrapolated linearly in N from the previous size
-  passes the cap (the table says which);
+- two runs of ``pm.sample`` on the row-wise likelihood (``sufficient_statistics=False``), each in a child process
+  stopped at a time cap, and skipped once its time extrapolated linearly in N from the previous size passes the
+  cap (the table says which): PyMC's own NUTS (``nuts_sampler="pymc"``), and what ``pm.sample`` runs by default
+  (PyMC 6 hands NUTS to nutpie whenever nutpie is installed, as it is here);
 - the suite's default, ``sample_posterior(gaussian_regression(x, t))`` (statistics from 5000 rows on);
 - nutpie on the statistics;
 - exact iid draws (``exact_posterior``) against one least-squares solve (``numpy.linalg.lstsq``) on the same data,
@@ -108,21 +109,26 @@ import numpy as np
 import pymc as pm
 from analyses.scaling import min_ess_per_second
 from models import gaussian_regression
-folder, draws, tune, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+folder, draws, tune, seed, sampler = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 x, t = np.load(folder + "/x.npy"), np.load(folder + "/t.npy")
+options = {} if sampler == "default" else {"nuts_sampler": sampler}
 start = time.perf_counter()
 model = gaussian_regression(x, t, sufficient_statistics=False)
-idata = pm.sample(draws=draws, tune=tune, chains=2, random_seed=seed, model=model, progressbar=False)
+idata = pm.sample(draws=draws, tune=tune, chains=2, random_seed=seed, model=model, progressbar=False, **options)
 seconds = time.perf_counter() - start
 print(json.dumps([seconds, min_ess_per_second(idata, seconds)]))
 """
 
+# the row-wise runs of pm.sample: summary key -> nuts_sampler ("default": pm.sample's own choice, none given)
+ROW_WISE = {"pymc_rows": "pymc", "pm_sample_rows": "default"}
 
-def row_wise_run(folder, setting, seed):
-    """PyMC's ``pm.sample`` with its defaults on the row-wise model, as a PyMC user runs it, in a child process
-    stopped at ``cap_seconds``: (seconds, bulk ESS/s), or None when it was stopped."""
+
+def row_wise_run(folder, setting, seed, sampler):
+    """``pm.sample`` on the row-wise model, as a PyMC user runs it (``sampler``: its ``nuts_sampler``, or "default"
+    for none), in a child process stopped at ``cap_seconds``: (seconds, bulk ESS/s), or None when it was stopped."""
     root = Path(__file__).resolve().parents[1]
-    command = [sys.executable, "-c", ROW_WISE_PROBE, str(folder), str(setting["draws"]), str(setting["tune"]), str(seed)]
+    command = [sys.executable, "-c", ROW_WISE_PROBE, str(folder), str(setting["draws"]), str(setting["tune"]), str(seed),
+               sampler]
     # its own process group, so that PyMC's chain processes are stopped with it
     process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                start_new_session=True)
@@ -175,7 +181,7 @@ def memory_of_memmap_build(folder):
 
 def benchmark(setting, seed):
     rows = []
-    previous_row_wise = previous_row_wise_n = None
+    previous = {key: (None, None) for key in ROW_WISE}  # (seconds, N) of each row-wise method's last run
     seeds = np.random.default_rng(seed).integers(2**31, size=len(setting["sizes"]))
     for n, run_seed in zip(setting["sizes"], seeds):
         run_seed = int(run_seed)
@@ -190,20 +196,21 @@ def benchmark(setting, seed):
                 x, t = np.array(x), np.array(t)
             row = {"n": n, "file_mb": file_mb, "memmap_extra_mb": memory["extra_mb"],
                    "memmap_build_and_map_seconds": memory["seconds"]}
-            predicted = None if previous_row_wise is None else previous_row_wise * n / previous_row_wise_n
-            row["pymc_rows"] = None
-            if in_memory and (predicted is None or predicted <= setting["cap_seconds"]):
-                print(f"  N = {n:.0e}: PyMC NUTS on the rows (stopped at {setting['cap_seconds']:.0f} s) ...",
-                      flush=True)
-                row["pymc_rows"] = row_wise_run(folder, setting, run_seed)
-                if row["pymc_rows"] is None:
-                    row["pymc_rows_skipped"] = f"stopped at the cap, {setting['cap_seconds']:.0f} s"
-                    previous_row_wise, previous_row_wise_n = float("inf"), n
+            for key, sampler in ROW_WISE.items():
+                seconds, at_n = previous[key]
+                predicted = None if seconds is None else seconds * n / at_n
+                row[key] = None
+                if in_memory and (predicted is None or predicted <= setting["cap_seconds"]):
+                    print(f"  N = {n:.0e}: {METHODS[key]} (stopped at {setting['cap_seconds']:.0f} s) ...", flush=True)
+                    row[key] = row_wise_run(folder, setting, run_seed, sampler)
+                    if row[key] is None:
+                        row[f"{key}_skipped"] = f"stopped at the cap, {setting['cap_seconds']:.0f} s"
+                        previous[key] = (float("inf"), n)
+                    else:
+                        previous[key] = (row[key][0], n)
                 else:
-                    previous_row_wise, previous_row_wise_n = row["pymc_rows"][0], n
-            else:
-                row["pymc_rows_skipped"] = ("not in memory" if not in_memory else
-                                            f"skipped: predicted {predicted:.0f} s > cap {setting['cap_seconds']:.0f} s")
+                    row[f"{key}_skipped"] = ("not in memory" if not in_memory else
+                                             f"skipped: predicted {predicted:.0f} s > cap {setting['cap_seconds']:.0f} s")
             row["warm_build_and_map_seconds"] = min(timed(lambda: fit_map(gaussian_regression(x, t)))[1]
                                                     for _ in range(3))
             print(f"  N = {n:.0e}: the suite's default, nutpie on statistics, exact draws ...", flush=True)
@@ -218,7 +225,8 @@ def benchmark(setting, seed):
     return rows
 
 
-METHODS = {"pymc_rows": "PyMC NUTS, row-wise", "suite_default": "suite default (sample_posterior)",
+METHODS = {"pymc_rows": "PyMC's own NUTS, row-wise", "pm_sample_rows": "pm.sample default (nutpie), row-wise",
+           "suite_default": "suite default (sample_posterior)",
            "nutpie_statistics": "nutpie on statistics", "exact": "exact draws"}
 
 
@@ -231,12 +239,13 @@ def plot_scaling(rows, setting):
             sizes, seconds, ess = map(np.array, zip(*points))
             left.plot(sizes, seconds, "o-", label=label)
             right.plot(sizes, ess, "o-", label=label)
-    stopped = [r["n"] for r in rows if r.get("pymc_rows_skipped", "").startswith("stopped at the cap")]
-    if stopped:  # row-wise runs stopped at the cap: longer than the cap, ESS/s below the bound
-        bound = ess_per_second_bound(2 * setting["draws"], setting["cap_seconds"])
-        left.plot(stopped, [setting["cap_seconds"]] * len(stopped), "^", color="tab:blue",
-                  label="PyMC row-wise: stopped at the cap (longer)")
-        right.plot(stopped, [bound] * len(stopped), "v", color="tab:blue", label="PyMC row-wise: upper bound")
+    for key, color in (("pymc_rows", "tab:blue"), ("pm_sample_rows", "tab:orange")):
+        stopped = [r["n"] for r in rows if r.get(f"{key}_skipped", "").startswith("stopped at the cap")]
+        if stopped:  # row-wise runs stopped at the cap: longer than the cap, ESS/s below the bound
+            bound = ess_per_second_bound(2 * setting["draws"], setting["cap_seconds"])
+            left.plot(stopped, [setting["cap_seconds"]] * len(stopped), "^", color=color,
+                      label=f"{METHODS[key]}: stopped at the cap (longer)")
+            right.plot(stopped, [bound] * len(stopped), "v", color=color, label=f"{METHODS[key]}: upper bound")
     lstsq = [(r["n"], r["lstsq_seconds"]) for r in rows if r["lstsq_seconds"] is not None]
     left.plot(*zip(*lstsq), "k:", label="one least-squares solve")
     if rows[0]["pymc_rows"]:
@@ -280,6 +289,8 @@ def ratios(rows, setting):
         bound = ess_per_second_bound(2 * setting["draws"], setting["cap_seconds"])
         result["pymc_rows_ess_per_s_upper_bound_at_1e5"] = bound
         result["suite_ess_per_s_over_pymc_rows_at_1e5_at_least"] = middle["suite_default"][1] / bound
+    if middle and middle.get("pm_sample_rows"):  # what pm.sample does by default (nutpie), for comparison
+        result["suite_ess_per_s_over_pm_sample_rows_at_1e5"] = middle["suite_default"][1] / middle["pm_sample_rows"][1]
     big = by_n.get(1_000_000)
     if big:
         result["exact_over_lstsq_at_1e6"] = big["exact"][0] / big["lstsq_seconds"]
@@ -304,7 +315,7 @@ def main(argv=None):
     for row in rows:
         table_rows.append([
             row["n"],
-            *(cell(row[key][0]) if row.get(key) else row["pymc_rows_skipped"] for key in METHODS),
+            *(cell(row[key][0]) if row.get(key) else row.get(f"{key}_skipped", "skipped") for key in METHODS),
             cell(row["lstsq_seconds"]), cell(row["warm_build_and_map_seconds"]),
             *(cell(row[key][1]) if row.get(key) else "skipped" for key in METHODS),
             cell(row["memmap_extra_mb"]), cell(row["file_mb"]),
@@ -315,12 +326,16 @@ def main(argv=None):
         parts.append(f"At N = 1e6 over 1e3: {r['suite_time_1e6_over_1e3']:.2f}x (target <= 1.5x).")
     if "suite_ess_per_s_over_pymc_rows_at_1e5" in r:
         parts.append(f"At N = 1e5 its bulk ESS/s is {r['suite_ess_per_s_over_pymc_rows_at_1e5']:.0f}x PyMC's "
-                     "default NUTS on the rows (target >= 100x).")
+                     "own NUTS on the rows (target >= 100x).")
     if "suite_ess_per_s_over_pymc_rows_at_1e5_at_least" in r:
-        parts.append(f"At N = 1e5 PyMC's default NUTS on the rows did not finish within the {setting['cap_seconds']:.0f} s "
+        parts.append(f"At N = 1e5 PyMC's own NUTS on the rows did not finish within the {setting['cap_seconds']:.0f} s "
                      f"cap, so its bulk ESS/s was below {r['pymc_rows_ess_per_s_upper_bound_at_1e5']:.1f} (the largest "
                      f"bulk ESS ArviZ's estimator gives for {2 * setting['draws']} draws, over the cap); the suite's "
                      f"is at least {r['suite_ess_per_s_over_pymc_rows_at_1e5_at_least']:.0f}x that (target >= 100x).")
+    if "suite_ess_per_s_over_pm_sample_rows_at_1e5" in r:
+        parts.append(f"What pm.sample runs by default on the rows (nutpie, since it is installed) is faster than PyMC's "
+                     f"own NUTS; the suite's default still has {r['suite_ess_per_s_over_pm_sample_rows_at_1e5']:.0f}x "
+                     "its bulk ESS/s at N = 1e5.")
     if "exact_over_lstsq_at_1e6" in r:
         parts.append(f"Exact draws at N = 1e6 take {r['exact_over_lstsq_at_1e6']:.2f}x one least-squares solve "
                      f"(target <= 3x); a repeated build + fit_map there takes "
@@ -337,7 +352,7 @@ def main(argv=None):
     not_run = f"not measured: this run has N <= {max(setting['sizes']):,}"
     row_1e5 = next((row for row in rows if row["n"] == 100_000), None)
     ess_not_run = (not_run if row_1e5 is None else
-                   f"not measured: row-wise PyMC at N = 1e5: {row_1e5.get('pymc_rows_skipped')}")
+                   f"not measured: PyMC's own NUTS on the rows at N = 1e5: {row_1e5.get('pymc_rows_skipped')}")
     time_ratio, ess_ratio = r.get("suite_time_1e6_over_1e3"), r.get("suite_ess_per_s_over_pymc_rows_at_1e5")
     ess_at_least = r.get("suite_ess_per_s_over_pymc_rows_at_1e5_at_least")
     exact_ratio, warm_seconds = r.get("exact_over_lstsq_at_1e6"), r.get("warm_build_and_map_seconds_at_1e6")

@@ -27,6 +27,7 @@ from sklearn.linear_model import LinearRegression
 from models import (convergence, exact_posterior, fit_map, gaussian_regression, log_likelihood_at, mse,
                     predict, sample_posterior)
 
+from .plots import posterior_with_reference
 from .report import check, parse_args, table, write_result
 
 NAME = "your_data"
@@ -81,7 +82,7 @@ def nll_identity(model, design, t, w_center, n_points, rng):
 
 def nuts_against_exact(nuts, exact):
     """Posterior means in Monte Carlo standard errors, and sd ratios, of NUTS against the exact posterior."""
-    summary = az.summary(nuts, var_names=["w", "sigma"], round_to="none")
+    summary = az.summary(nuts, var_names=["w", "sigma"], ci_prob=0.9, ci_kind="eti", round_to="none")
     exact_mean = az.summary(exact, var_names=["w", "sigma"], kind="stats", round_to="none")
     exact_draws = exact.posterior.sizes["draw"] * exact.posterior.sizes["chain"]
     # both means carry Monte Carlo error: NUTS' mcse, and sd / sqrt(draws) for iid exact draws
@@ -129,14 +130,11 @@ def plot_predictive(x, result, fit, x_columns, t_column):
     return figure
 
 
-def plot_posteriors(idata, fit, features):
-    """ArviZ's posterior plots of every weight and sigma, with the MAP as the reference value."""
-    ref_val = {"w": [{"feature": name, "ref_val": float(value)} for name, value in zip(features, fit["w_map"])],
-               "sigma": [{"ref_val": fit["sigma_map"]}]}
-    axes = az.plot_posterior(idata, var_names=["w", "sigma"], ref_val=ref_val, hdi_prob=0.9, textsize=8)
-    figure = np.ravel(axes)[0].figure
-    figure.suptitle("Posterior (NUTS) with the MAP point as reference (green line)", fontsize=10)
-    return figure
+def plot_posteriors(idata, fit):
+    """ArviZ's marginal posteriors of every weight and sigma (90% interval), with the MAP as the reference line."""
+    return posterior_with_reference(idata, {"w": fit["w_map"], "sigma": fit["sigma_map"]}, var_names=["w", "sigma"],
+                                    ci_prob=0.9, title="Posterior (NUTS): density, mean and 90% equal-tailed "
+                                                       "interval; the MAP point as a dashed red line")
 
 
 def main(argv=None):
@@ -193,7 +191,7 @@ def main(argv=None):
     ]
     table_rows = [[name, float(fit["w_map"][i]) if i < len(features) else fit["sigma_map"],
                    float(fit["w_sklearn"][i]) if i < len(features) else np.sqrt(fit["sse"] / len(t)),
-                   *(float(compared["summary"][column].iloc[i]) for column in ("mean", "sd", "hdi_3%", "hdi_97%")),
+                   *(float(compared["summary"][column].iloc[i]) for column in ("mean", "sd", "eti90_lb", "eti90_ub")),
                    float(compared["exact"]["mean"].iloc[i]), float(compared["summary"]["r_hat"].iloc[i]),
                    float(compared["summary"]["ess_bulk"].iloc[i])]
                   for i, name in enumerate([*(f"w[{f}]" for f in features), "sigma"])]
@@ -217,11 +215,13 @@ def main(argv=None):
         figures={
             "predictive": (plot_predictive(x, predictive, fit, args.x, args.t),
                            "Posterior predictive 90% intervals of the observations, with the MAP."),
-            "posterior": (plot_posteriors(nuts, fit, features), "Posterior of each weight and sigma, MAP as reference."),
+            "posterior": (plot_posteriors(nuts, fit),
+                          "Posterior (NUTS) of each weight and sigma: density, mean and 90% equal-tailed interval; "
+                          "the MAP as a dashed red line."),
         },
         tables=[table("MAP, least squares and the posterior (NUTS; exact posterior mean alongside)",
                       ["", "MAP", "least squares (sklearn; sigma: sqrt(SSE/N))", "posterior mean", "posterior sd",
-                       "hdi 3%", "hdi 97%", "exact posterior mean", "R-hat", "bulk ESS"], table_rows)],
+                       "5% (90% interval)", "95%", "exact posterior mean", "R-hat", "bulk ESS"], table_rows)],
         summary=summary,
         convergence=[{"run": f"NUTS, {setting['chains']} chains x {setting['draws']} draws", **gate}],
     )

@@ -16,8 +16,10 @@ def test_quick_run_measures_every_method(quick_results):
         for key in ("suite_default", "nutpie_statistics", "exact"):
             seconds, ess_per_second = row[key]
             assert seconds > 0 and ess_per_second > 0
-        # row-wise PyMC either ran or says why not (stopped at the cap, or its predicted time passed it)
-        assert row["pymc_rows"] is not None or "cap" in row["pymc_rows_skipped"]
+        # each row-wise pm.sample (PyMC's own NUTS, and pm.sample's default) ran or says why not (stopped at the
+        # cap, or its predicted time passed it)
+        for key in ("pymc_rows", "pm_sample_rows"):
+            assert row[key] is not None or "cap" in row[f"{key}_skipped"]
         assert row["memmap_extra_mb"] >= 0 and row["file_mb"] > 0
     assert summary["ratios"]["suite_time_largest_over_smallest"] > 0
     assert (out / "scaling" / "scaling.png").exists()
