@@ -99,10 +99,11 @@ def test_compiled_nuts_gives_sample_posteriors_draws(rng):
     x = calibration.fixed_inputs()
     _, _, t = calibration.simulate(x, 2, rng)
     model = calibration.learned_sigma_model(x, t[0])
-    fit = calibration.nuts_fitter(model, draws=100, tune=100, chains=2)
+    fit = calibration.nuts_fitter(model, draws=100, tune=100, chains=2, target_accept=0.9)
     fast = fit(t[1], 23).posterior
     pm.set_data({"t_obs": t[1]}, model=model)
-    reference = sample_posterior(model, draws=100, tune=100, chains=2, random_seed=23, nuts_sampler="nutpie").posterior
+    reference = sample_posterior(model, draws=100, tune=100, chains=2, random_seed=23, nuts_sampler="nutpie",
+                                 target_accept=0.9).posterior
     np.testing.assert_array_equal(fast["w"].values, reference["w"].values)
     np.testing.assert_array_equal(fast["sigma"].values, reference["sigma"].values)
 
