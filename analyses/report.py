@@ -204,7 +204,15 @@ def _atomic_write(path, data):
     with tempfile.NamedTemporaryFile(mode, dir=path.parent, delete=False, suffix=".tmp") as handle:
         handle.write(data)
         temporary = handle.name
+    os.chmod(temporary, 0o666 & ~_umask())  # tempfile creates 0600; a result file gets the mode open() would give
     os.replace(temporary, path)
+
+
+def _umask():
+    """The process' umask (reading it means setting it: set it back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _to_json(value):

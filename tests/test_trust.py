@@ -177,3 +177,20 @@ def test_cached_arrays_round_trip_nested_results(tmp_path, capsys):
     assert loaded["compute_seconds"] >= 0
     with pytest.raises(TypeError, match="not numeric"):
         report.cached_arrays(tmp_path, "text", {}, lambda: {"name": np.array(["a"])}, __file__)
+
+
+def test_result_files_get_the_mode_the_umask_gives(tmp_path):
+    """Atomic writes go through a temporary file (created 0600); the result is readable as open() would make it."""
+    import os
+    import stat
+
+    from analyses.report import _atomic_write
+
+    previous = os.umask(0o022)
+    try:
+        _atomic_write(tmp_path / "a" / "result.json", "{}")
+        _atomic_write(tmp_path / "a" / "figure.png", b"\x89PNG")
+    finally:
+        os.umask(previous)
+    for name in ("result.json", "figure.png"):
+        assert stat.S_IMODE((tmp_path / "a" / name).stat().st_mode) == 0o644
