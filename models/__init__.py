@@ -3,7 +3,7 @@
 The public names, a contract the analyses, notebooks and later work rely on::
 
     from models import gaussian_regression, regression, fit_map, least_squares
-    from models import sample_posterior, exact_posterior, fit_laplace, fit_advi, predict, add_log_likelihood
+    from models import sample_posterior, exact_posterior, fit_laplace, fit_pathfinder, fit_advi, predict, add_log_likelihood
     from models import log_evidence, empirical_bayes, convergence
     from models import LinearBasis, PolynomialBasis, GaussianBasis
     from models import priors, likelihoods
@@ -18,6 +18,7 @@ from .diagnostics import convergence
 from .evidence import empirical_bayes, log_evidence
 from .likelihoods import gaussian_nll, mse
 from .mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
+from .pathfinder import fit_pathfinder
 from .posterior import add_log_likelihood, exact_posterior, fit_advi, fit_laplace, predict, sample_posterior
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "exact_posterior",
     "fit_advi",
     "fit_laplace",
+    "fit_pathfinder",
     "log_evidence",
     "predict",
     "sample_posterior",

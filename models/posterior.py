@@ -7,6 +7,8 @@ r"""From the MAP point to the full posterior: every rung returns an ``xarray.Dat
   ``w`` and a flat or :math:`1/\sigma` prior on :math:`\sigma`, BDA3 section 14.2);
 - :func:`fit_laplace`: a Gaussian at the MAP with the exact Hessian of the model's log density in the
   unconstrained space (PRML section 4.4), mapped back;
+- :func:`models.fit_pathfinder` (in :mod:`models.pathfinder`): pymc-extras' Pathfinder, quasi-Newton paths and
+  importance resampling;
 - :func:`fit_advi`: mean-field ADVI through ``pm.fit``, started at the MAP and its curvature;
 - :func:`predict`: the posterior predictive at new inputs through ``pm.set_data``.
 
