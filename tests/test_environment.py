@@ -97,3 +97,19 @@ def test_make_finds_pyenv_versions_by_path_and_says_what_it_found_when_none_fits
     found = _make_python(tmp_path, [bin_dir])
     assert found.returncode == 0, found.stderr
     assert found.stdout.strip() in (str(version_dir / "python3"), *(f"/usr/bin/python3.1{m}" for m in (2, 3, 4)))
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_a_venv_of_another_interpreter_is_rebuilt(tmp_path):
+    """.venv is rebuilt when its python is not 3.12-3.14 (e.g. one made by Debian's 3.11), kept when it is."""
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+
+    def plan(reports_supported):
+        _script(tmp_path / ".venv" / "bin", "python", f"echo {int(reports_supported)}")
+        (tmp_path / ".venv").touch()
+        return subprocess.run(["make", "--no-print-directory", "-n", ".venv"], cwd=tmp_path, capture_output=True,
+                              text=True).stdout
+
+    assert "-m venv .venv" in plan(reports_supported=False)
+    assert "-m venv" not in plan(reports_supported=True)
