@@ -163,7 +163,7 @@ def _unflatten(leaves):
 def cached_arrays(cache, label, config, compute, analysis_file):
     """``compute()`` -> a nested dict of arrays and numbers (string keys), cached as netCDF like :func:`cached_idata`.
 
-    For analyses whose many fits are summarized by arrays (ranks, diagnostics) rather than one InferenceData.
+    For analyses whose many fits are summarized by arrays (ranks, diagnostics) rather than one DataTree.
     Each leaf becomes a variable of an ``xarray.Dataset`` with its key path in its attributes; scalars come back as
     Python numbers, arrays as numpy arrays of the same dtype. The original wall time is under ``"compute_seconds"``.
     """
