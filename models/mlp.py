@@ -356,4 +356,4 @@ def mlp_predictive(model, idata, x_new, *, random_seed=None):
     if x_new.ndim == 2:
         coords["input"] = list(model.coords["input"])
     return az.from_dict({"predictions": {"mu": mu, "t": t}, "predictions_constant_data": {"x": x_new}},
-                        coords=coords, dims={"mu": ["obs_id"], "t": ["obs_id"], "x": x_dims})
+                        pred_coords=coords, pred_dims={"mu": ["obs_id"], "t": ["obs_id"], "x": x_dims})

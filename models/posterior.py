@@ -443,8 +443,8 @@ def predict(model, idata, x_new, *, random_seed=None):
     if spec.statistics is not None:  # no row-wise t in the model: t = mu + sigma * noise, drawn here
         sigma = idata.posterior["sigma"].values[..., None] if spec.likelihood.learns_sigma else spec.likelihood.sigma
         t = mu + sigma * np.random.default_rng(random_seed).standard_normal(mu.shape)
-        return az.from_dict({"predictions": {"t": t, "mu": mu}}, coords={"obs_id": np.arange(m)},
-                            dims={"t": ["obs_id"], "mu": ["obs_id"]})
+        return az.from_dict({"predictions": {"t": t, "mu": mu}}, pred_coords={"obs_id": np.arange(m)},
+                            pred_dims={"t": ["obs_id"], "mu": ["obs_id"]})
     clone = clone_model(model)
     t_dtype = model["t_obs"].get_value().dtype  # integer labels and counts stay integers
     pm.set_data({"x": x_new, "t_obs": np.zeros(m, dtype=t_dtype)}, model=clone, coords={"obs_id": np.arange(m)})

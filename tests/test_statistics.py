@@ -110,6 +110,8 @@ def test_predict_from_statistics(data):
     x_new = np.array([[0.0, 1.0], [4.0, -2.0]])
     from_stats, from_rows = predict(stats, idata, x_new, random_seed=7), predict(rows, idata, x_new, random_seed=7)
     np.testing.assert_allclose(from_stats.predictions["mu"].values, from_rows.predictions["mu"].values, rtol=1e-12)
+    for result in (from_stats, from_rows):  # the same schema on both paths: draws by new observation
+        assert result.predictions["mu"].dims == result.predictions["t"].dims == ("chain", "draw", "obs_id")
     t_new = from_stats.predictions["t"].values.reshape(-1, 2)
     mu = from_stats.predictions["mu"].values.reshape(-1, 2)
     # t = mu + sigma * noise: the noise's sd is sigma to Monte Carlo precision (2000 draws: ~1.6%)
