@@ -341,7 +341,7 @@ def plot_heteroscedastic(hetero):
         gap = loo_gap(result["compare"])
         verdict = (f"LOO prefers {gap['best']}" if gap["elpd_diff"] > 2 * gap["dse"]
                    else "LOO: no clear preference")
-        axis.set_title(f"{kind} data. {verdict}: elpd({gap['best']}) - elpd({gap['other']}) = "
+        axis.set_title(f"{kind} data. {verdict}:\nelpd({gap['best']}) - elpd({gap['other']}) = "
                        f"{gap['elpd_diff']:.1f} +- {gap['dse']:.1f}", fontsize=9)
         axis.set_xlabel("x")
         axis.legend(fontsize=8, loc="upper right")
