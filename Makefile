@@ -43,11 +43,11 @@ export FIND_PYTHON
 # A .venv whose interpreter is missing or outside 3.12-3.14 is rebuilt, whatever its age.
 VENV_PYTHON_OK := $(shell $(PY) -c 'import sys; print(int((3, 12) <= sys.version_info[:2] <= (3, 14)))' 2>/dev/null)
 ifneq ($(VENV_PYTHON_OK),1)
-$(VENV): rebuild-venv
+.venv: rebuild-venv
 endif
 
 # File target: the environment is rebuilt when the pinned dependency set changes.
-$(VENV): pyproject.toml
+.venv: pyproject.toml
 	@python=$$(sh -c "$$FIND_PYTHON") && echo "building $(VENV) with $$python ($$($$python --version 2>&1))" && \
 	rm -rf $(VENV) && "$$python" -m venv $(VENV)
 	$(PY) -m pip install --quiet -e ".[test]"

@@ -203,7 +203,6 @@ def advi_fitter(model, *, n):
     as ``fit_advi`` -> ``pm.fit`` -> ``Approximation.sample`` seed them, so the draws are ``fit_advi``'s.
     """
     from pymc.pytensorf import reseed_rngs
-    from pymc.sampling.mcmc import _get_seeds_per_chain
     from pytensor.tensor.random.type import RandomType
 
     inference = pm.ADVI(model=model, start=_advi_start(model))
@@ -214,7 +213,6 @@ def advi_fitter(model, *, n):
     initial = {i.variable: i.variable.get_value(borrow=False) for i in step.maker.inputs
                if i.update is not None and not isinstance(i.variable.type, RandomType)}
     to_w = model.regression_spec.to_w
-    sample = approximation.sample_dict_fn  # compiled on first use
     start_sds = mean_field_sds(model)  # fit_advi's starting sds: the mean-field curvature at the MAP
 
     def fit(draws, random_seed):
@@ -230,9 +228,8 @@ def advi_fitter(model, *, n):
         rho.set_value(np.log(np.expm1(np.concatenate([np.ravel(sds[v.name]) for v in model.value_vars]))))
         for _ in range(n):
             step()
-        (seed,) = _get_seeds_per_chain(int(seeds[1]), 1)
-        values = sample(draws, random_seed=seed)
-        return {"w": values["w_internal"] @ to_w.T, "sigma": np.exp(values["sigma_log__"])}
+        trace = approximation.sample(draws, random_seed=int(seeds[1]), return_inferencedata=False)  # as fit_advi
+        return {"w": trace.get_values("w_internal") @ to_w.T, "sigma": np.exp(trace.get_values("sigma_log__"))}
 
     return fit
 
