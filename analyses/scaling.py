@@ -89,7 +89,7 @@ def timed(function):
 
 def nuts_run(x, t, setting, seed, **options):
     """Build and sample with ``sample_posterior``; returns (seconds, bulk ESS/s). ``options``: sufficient_statistics
-    and sampler."""
+    and nuts_sampler."""
     statistics = options.pop("sufficient_statistics", None)
 
     def run():

@@ -165,7 +165,7 @@ def sample_posterior(model, *, draws=1000, tune=1000, chains=4, random_seed=None
         sampler that ran is named in ``posterior.attrs["nuts_sampler"]``.
     """
     _check_model(model)
-    if "sampler" in kwargs:
+    if kwargs.get("sampler") in NUTS_SAMPLERS:  # the suite's old keyword; nutpie's own sampler= ("mclmc") passes
         raise TypeError("sample_posterior takes nuts_sampler= (PyMC's name), not sampler=")
     draws, tune, chains = _check_draws(draws, "draws"), _check_draws(tune, "tune"), _check_draws(chains, "chains")
     if nuts_sampler not in NUTS_SAMPLERS:

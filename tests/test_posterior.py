@@ -204,6 +204,8 @@ def test_sampler_name_and_draws_are_checked(conjugate_model):
     model, _ = conjugate_model
     with pytest.raises(ValueError, match=r"nuts_sampler must be one of \('nutpie', 'pymc'\), got 'stan'"):
         sample_posterior(model, nuts_sampler="stan")
+    with pytest.raises(TypeError, match=r"takes nuts_sampler= \(PyMC's name\), not sampler="):
+        sample_posterior(model, sampler="pymc")  # the keyword of the suite before PyMC 6
     with pytest.raises(ValueError, match="draws must be a positive integer"):
         exact_posterior(model, draws=0)
 
