@@ -25,15 +25,15 @@ that is too wide puts it in the middle (a hump), a biased one tilts the histogra
 Methods, on the same simulated data sets:
 
 - NUTS: ``sample_posterior(model, nuts_sampler="nutpie", target_accept=0.9)``, 4 chains x 1000 draws after 1000
-  tuning steps, run on a
-  model compiled once (``nutpie.compile_pymc_model`` then ``compiled.with_data(t_obs=...)`` per data set: the very
-  draws ``sample_posterior`` returns for the same seed, without its per-call compilation). Every one of these runs
+  tuning steps, run through ``models.nuts_fitter``: the model compiled once and given each data set's targets (the
+  very draws ``sample_posterior`` returns for the same seed, without its per-call compilation). Every one of these runs
   is held to the suite's convergence gates (``models.convergence``: R-hat <= 1.01, bulk and tail ESS >= 400, no
   divergences); the report shows the worst case over data sets. The 4000 draws are then thinned evenly to L, well
   below their ESS, as Talts et al. recommend (thinning by the effective sample size).
-- ADVI: ``fit_advi`` (mean-field, started at the MAP, PyMC's default ``adagrad_window`` steps), run through one
-  compiled ADVI objective whose parameters, optimizer state and random streams are reset per data set (the same
-  draws as ``fit_advi`` for the same seed), then L independent draws from the fitted Gaussian. Its sd per data set
+- ADVI: ``fit_advi`` (mean-field, started at the MAP, PyMC's default ``adagrad_window`` steps), run through
+  ``models.advi_fitter``: one compiled ADVI objective whose parameters, optimizer state and random streams restart
+  per data set (``fit_advi`` is one call of such a fitter: the same draws for the same seed), then L independent
+  draws from the fitted Gaussian. Its sd per data set
   is set against NUTS's on the same data.
 - MAP plug-in: the point mass at ``fit_map``, i.e. L copies of the MAP, so r = 0 or r = L; it must fail.
 - exact draws: the conjugate variant with :math:`\sigma = 0.5` known (same prior on ``w``), L iid draws of
@@ -57,8 +57,8 @@ import numpy as np
 import pymc as pm
 from scipy import stats
 
-from models import LinearBasis, convergence, exact_posterior, fit_advi, fit_map, gaussian_regression, priors, sample_posterior
-from models.posterior import mean_field_sds
+from models import (LinearBasis, advi_fitter, convergence, exact_posterior, fit_advi, fit_map, gaussian_regression,
+                    nuts_fitter, priors, sample_posterior)
 
 from .report import cached_arrays, check, parse_args, table, write_result
 
@@ -169,71 +169,6 @@ def uniform_band(replications, bins, level=LEVEL):
     return float(low), float(high)
 
 
-def nuts_fitter(model, *, draws, tune, chains, target_accept=0.8):
-    """NUTS on ``model`` compiled once by nutpie: ``fit(t, random_seed) -> xarray.DataTree`` for new targets t.
-
-    The seed is mapped as in ``sample_posterior(nuts_sampler="nutpie")``, so a fit returns exactly the draws
-    ``sample_posterior`` would after ``pm.set_data({"t_obs": t})``, without its per-call compilation.
-    """
-    import nutpie
-
-    compiled = nutpie.compile_pymc_model(model)
-
-    def fit(t, random_seed):
-        seed = int(np.random.default_rng(random_seed).integers(2**31))
-        return nutpie.sample(compiled.with_data(t_obs=np.asarray(t, dtype=float)), draws=draws, tune=tune,
-                             chains=chains, seed=seed, progress_bar=False, save_warmup=False,
-                             target_accept=target_accept)
-
-    return fit
-
-
-def _advi_start(model):
-    """The MAP as a point of the value variables, where ``fit_advi`` starts the variational means."""
-    map_point = fit_map(model)
-    return {"w_internal": np.linalg.solve(model.regression_spec.to_w, map_point["w"]),
-            "sigma_log__": np.log(map_point["sigma"])}
-
-
-def advi_fitter(model, *, n):
-    """``fit_advi(model, n=n, ...)`` compiled once: ``fit(draws, random_seed) -> {"w": (draws, p), "sigma": (draws,)}``.
-
-    Uses the data in the model when called (change them with ``pm.set_data``). Per call the variational
-    parameters restart where ``fit_advi`` starts them (the MAP, and sds from the curvature there), the optimizer's state is reset and the random streams are seeded
-    as ``fit_advi`` -> ``pm.fit`` -> ``Approximation.sample`` seed them, so the draws are ``fit_advi``'s.
-    """
-    from pymc.pytensorf import reseed_rngs
-    from pytensor.tensor.random.type import RandomType
-
-    inference = pm.ADVI(model=model, start=_advi_start(model))
-    step = inference.objective.step_function(score=True)  # pm.fit's defaults: adagrad_window, loss returned
-    approximation = inference.approx
-    mu, rho = approximation.params
-    rngs = [i.variable for i in step.maker.inputs if isinstance(i.variable.type, RandomType)]
-    initial = {i.variable: i.variable.get_value(borrow=False) for i in step.maker.inputs
-               if i.update is not None and not isinstance(i.variable.type, RandomType)}
-    to_w = model.regression_spec.to_w
-    start_sds = mean_field_sds(model)  # fit_advi's starting sds: the mean-field curvature at the MAP
-
-    def fit(draws, random_seed):
-        seeds = np.random.default_rng(random_seed).integers(2**31, size=2)  # as fit_advi
-        start = _advi_start(model)
-        state = np.random.RandomState(int(seeds[0]))  # pm.ADVI(random_seed=seeds[0]).approx.rng
-        state.randint(2**30, dtype=np.int64)  # drawn for the initial point
-        reseed_rngs(rngs, state.randint(2**30, dtype=np.int64))  # drawn for the step function
-        for variable, value in initial.items():
-            variable.set_value(value.copy())
-        mu.set_value(np.concatenate([np.ravel(start[v.name]) for v in model.value_vars]))
-        sds = start_sds(start)
-        rho.set_value(np.log(np.expm1(np.concatenate([np.ravel(sds[v.name]) for v in model.value_vars]))))
-        for _ in range(n):
-            step()
-        trace = approximation.sample(draws, random_seed=int(seeds[1]), return_inferencedata=False)  # as fit_advi
-        return {"w": trace.get_values("w_internal") @ to_w.T, "sigma": np.exp(trace.get_values("sigma_log__"))}
-
-    return fit
-
-
 def _by_label(w, sigma):
     """Draws (or a point) under the coordinate labels: w[..., 0] is w[1] (intercept), w[..., 1] is w[x]."""
     return {"w[1]": w[..., 0], "w[x]": w[..., 1], "sigma": sigma}
@@ -269,7 +204,7 @@ def run_learned_sigma(x, setting, rng, methods=("NUTS", "ADVI", "MAP plug-in")):
         setup["NUTS"] = time.perf_counter() - start
     if "ADVI" in methods:
         start = time.perf_counter()
-        fit_advi_compiled = advi_fitter(model, n=setting["advi_n"])
+        fit_advi_compiled = advi_fitter(model, n=setting["advi_n"], log_likelihood=False)
         setup["ADVI"] = time.perf_counter() - start
     began = time.perf_counter()
     for r in range(replications):
@@ -280,7 +215,7 @@ def run_learned_sigma(x, setting, rng, methods=("NUTS", "ADVI", "MAP plug-in")):
         fitted = {}
         if "NUTS" in methods:
             start = time.perf_counter()
-            idata = fit_nuts(t[r], int(seeds[r, 0]))
+            idata = fit_nuts(int(seeds[r, 0]), t_obs=t[r])
             runtime["NUTS"] += time.perf_counter() - start
             posterior = idata.posterior
             all_draws = _by_label(posterior["w"].values, posterior["sigma"].values)
@@ -293,7 +228,8 @@ def run_learned_sigma(x, setting, rng, methods=("NUTS", "ADVI", "MAP plug-in")):
                 nuts[key].append(gate[name])
         if "ADVI" in methods and r < setting["advi_replications"]:
             start = time.perf_counter()
-            values = fit_advi_compiled(rank_draws, int(seeds[r, 1]))
+            advi = fit_advi_compiled(int(seeds[r, 1]), draws=rank_draws).posterior
+            values = {"w": advi["w"].values[0], "sigma": advi["sigma"].values[0]}
             runtime["ADVI"] += time.perf_counter() - start
             fitted["ADVI"] = _by_label(values["w"], values["sigma"])
             for label, draws in fitted["ADVI"].items():

@@ -145,7 +145,7 @@ def unflatten(vector, shapes):
 
 def mse_objective(model, *, decay=0.0):
     """MSE(w) + decay * ||w||^2 and its gradient as functions of the flat weight vector, with the shapes of w."""
-    spec = model.mlp_spec
+    spec = model.design
     x, t = model["x"].get_value(), model["t_obs"].get_value()
     shapes = spec.shapes(1 if x.ndim == 1 else x.shape[1])
 
@@ -193,7 +193,7 @@ def mlp_equivalence():
     start = mlp_initial_point(model, rng)
     ours = fit_map(model, start=start)
     reference, _ = train_mse(model, start)
-    names = model.mlp_spec.parameter_names
+    names = model.design.parameter_names
     difference = max(float(np.max(np.abs(ours[k] - reference[k]))) for k in names)
     largest = max(float(np.max(np.abs(reference[k]))) for k in names)
     return {"likelihood": "Gaussian(sigma=0.1), y = MLP(2,) tanh", "loss": "MSE of the network",
@@ -289,11 +289,11 @@ def network(setting, rng, cache, progressbar=False):
                         __file__)
     advi = cached_idata(cache, f"{NAME}-mlp-advi", {"data": data, "n": setting["advi_n"], "seed": int(seeds[1])},
                         lambda: fit_advi(model, n=setting["advi_n"], random_seed=int(seeds[1]), progressbar=progressbar,
-                                         start={k: map_point[k] for k in model.mlp_spec.parameter_names}), __file__)
+                                         start={k: map_point[k] for k in model.design.parameter_names}), __file__)
     x_grid = np.linspace(-1.6, 1.6, 161)
     bands = {label: mlp_predictive(model, idata, x_grid, random_seed=int(seeds[1])).predictions["mu"].values
              .reshape(-1, len(x_grid)) for label, idata in (("ADVI", advi), ("NUTS", nuts))}
-    spec = model.mlp_spec
+    spec = model.design
     return {"x": x, "t": t, "x_grid": x_grid, "map_curve": mlp_forward(map_point, x_grid, activation=spec.activation,
                                                                         standardization=spec.standardization),
             "bands": bands, "nuts": nuts}

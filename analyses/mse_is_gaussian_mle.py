@@ -90,9 +90,9 @@ def check_identity(x, t, degree, n_points, rng):
     # gradient of the model's log-likelihood in its internal coordinates, mapped to w: g_w = T^-T g_internal
     value = model.rvs_to_values[model["w_internal"]]
     dlogp = model.compile_fn(pytensor.grad(model.logp(vars=model.observed_RVs), value), inputs=[value])
-    to_w = model.regression_spec.to_w
-    internal = np.linalg.solve(to_w, ws.T).T
-    grad_nll = np.array([-np.linalg.solve(to_w.T, dlogp({"w_internal": a})) for a in internal])
+    design = model.design
+    internal = design.internal_from_w(ws.T).T
+    grad_nll = np.array([-np.linalg.solve(design.to_w.T, dlogp({"w_internal": a})) for a in internal])
     grad_mse = np.array([-2 / n * features.T @ (t - features @ w) for w in ws])
     ratio = grad_nll / grad_mse
     return {

@@ -50,7 +50,7 @@ def map_against_least_squares(model, x, t):
     map_point = fit_map(model)
     regression = LinearRegression().fit(x.to_numpy(dtype=float), t.to_numpy(dtype=float))
     w_sklearn = np.concatenate([[regression.intercept_], regression.coef_])
-    design = model.regression_spec.basis.features(x)  # the model's own design: the intercept column, then x
+    design = model.design.features(x)  # the model's own design: the intercept column, then x
     residuals = t.to_numpy(dtype=float) - design @ map_point["w"]
     sse = float(residuals @ residuals)
     condition = float(np.linalg.cond(design))

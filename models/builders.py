@@ -4,16 +4,16 @@ The generative story of every model here:
 
 .. math::
 
-    w &\sim p(w) \quad\text{(the prior: Flat, Normal, Laplace)} \\
+    w &\sim p(w) \quad\text{(the prior: Flat, Normal, Laplace, ElasticNet)} \\
     \theta &\sim p(\theta) \quad\text{(the likelihood's own parameters when learned: }\sigma\text{, a scale, } v\text{)} \\
     t_n &\sim \text{likelihood}\big(y(x_n \mid w), \theta\big), \qquad y(x \mid w) = \Phi(x)\, w
 
 with the seed's case, the Gaussian :math:`t_n \sim \mathcal N(y(x_n \mid w), \sigma^2)`, as the default and
-the other likelihoods of :mod:`models.likelihoods` (Laplace, StudentT, Bernoulli, Categorical, Poisson) through
+the other likelihoods of :mod:`models.likelihoods` (Laplace, StudentT, Bernoulli, Categorical, Poisson, Gamma) through
 their link: ``y`` is the mean, the logit, the K - 1 free logits or the log of the mean.
 
 Model variables: ``w`` (dims ``feature``, in the basis' own coordinates; ``feature, class`` for Categorical),
-the likelihood's variables (``sigma``, ``scale``, ``v``), observed ``t`` (dims ``obs_id``), data ``x`` and
+the likelihood's variables (``sigma``, ``scale``, ``shape``, ``v``), observed ``t`` (dims ``obs_id``), data ``x`` and
 ``t_obs`` in ``pm.Data``.
 
 The sampler works in well-conditioned internal coordinates ``w_internal`` (Legendre / centred
@@ -25,57 +25,23 @@ The map is linear, so a flat prior on ``w_internal`` is a flat prior on ``w``, a
 A Gaussian likelihood with one sigma can instead be observed through its sufficient statistics
 (``sufficient_statistics=``, :mod:`models.statistics`): the same density, with ``t_rotated`` and
 ``t_residual_ss`` in place of ``t`` and no ``x`` in the model, at a cost per gradient independent of N.
+
+The builders return a :class:`models.design.RegressionModel`, a ``pm.Model`` that keeps its
+:class:`models.design.Design` (what was decided here) for the inference functions.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-from scipy.linalg import solve_triangular
 
 from ._checks import as_data
-from .basis import GaussianBasis, LinearBasis, PolynomialBasis
-from .likelihoods import LIKELIHOODS, Bernoulli, Categorical, Gaussian, Poisson
-from .priors import SIGMA_PRIORS, W_PRIORS, Flat
-from .statistics import ChunkedData, _is_dask, gaussian_statistics, is_out_of_core
-
-BASES = (LinearBasis, PolynomialBasis, GaussianBasis)
-
-
-@dataclass(frozen=True)
-class RegressionSpec:
-    """What a builder made, attached to the model as ``model.regression_spec`` for the inference functions."""
-
-    basis: object
-    likelihood: object
-    prior: object
-    variables: frozenset  # names of the model's variables at build time, to notice later edits
-    conditioned: object  # the basis' conditioned coordinates fixed on the training x (used by the graph)
-    r_inverse: np.ndarray  # mu = Z(x) @ r_inverse @ w_internal
-    to_w: np.ndarray  # w = to_w @ w_internal, the float64 matrix in the graph
-    statistics: object = None  # GaussianStatistics when the likelihood is observed through them, else None
-    data: object = None  # the ChunkedData behind the statistics (references to x and t, for log-likelihoods)
-
-    def internal_design(self, x):
-        """The design of the graph in the internal coordinates: mu = internal_design(x) @ w_internal."""
-        return self.conditioned.transform(np.asarray(x, dtype=float), np) @ self.r_inverse
-
-    def input_template(self, model):
-        """A 0-row array shaped like the training inputs (to check new inputs against)."""
-        return self.data.template if self.statistics is not None else model["x"].get_value()
-
-    @staticmethod
-    def variable_names(model):
-        return frozenset(v.name for v in model.free_RVs + model.observed_RVs + model.potentials)
-
-
-def spec_of(model):
-    """The builder's spec when ``model`` is still exactly what a builder made, else None."""
-    spec = getattr(model, "regression_spec", None)
-    if spec is None or RegressionSpec.variable_names(model) != spec.variables:
-        return None
-    return spec
+from .basis import LinearBasis
+from .design import Design, RegressionModel, internal_coordinates
+from .likelihoods import Gaussian, Likelihood
+from .priors import Flat, check_w_prior
+from .statistics import ChunkedData, gaussian_statistics, is_dask, is_out_of_core
 
 
 def _dependent_features(r, names):
@@ -89,9 +55,9 @@ def _dependent_features(r, names):
     return [name for name, d in zip(names, diagonal) if d <= p * np.finfo(float).eps]
 
 
-def _refuse_dependent(r, names, n, prior):
+def _refuse_dependent(r, names, n, penalty):
     dependent = _dependent_features(r, names)
-    if dependent and isinstance(prior, Flat):
+    if dependent and penalty is not None and penalty.is_flat:
         raise ValueError(
             f"the design is rank deficient: feature(s) {dependent} are linear combinations of the ones before "
             f"them on these x (N = {n}, p = {len(names)}), so under a flat prior the posterior is improper; "
@@ -99,70 +65,14 @@ def _refuse_dependent(r, names, n, prior):
         )
 
 
-def _separable(z, t, n_classes):
-    """Whether labels ``t`` are completely separated by the columns of z: then the likelihood has no maximum.
-
-    Linear program (feasibility): some W with z_n (w_{t_n} - w_k) >= 1 for every n and every other class k.
-    """
-    from scipy.optimize import linprog
-
-    n, p = z.shape
-    rows = []
-    for k in range(n_classes):
-        others = t != k
-        if not others.any():
-            continue
-        block = np.zeros((int(others.sum()), p * n_classes))
-        block[:, k * p:(k + 1) * p] = -z[others]  # -z_n w_k
-        for c in range(n_classes):
-            mine = t[others] == c
-            block[mine, c * p:(c + 1) * p] += z[others][mine]  # + z_n w_{t_n}
-        rows.append(block)
-    a_ub = -np.vstack(rows)
-    result = linprog(np.zeros(p * n_classes), A_ub=a_ub, b_ub=-np.ones(len(a_ub)), bounds=(None, None),
-                     method="highs")
-    return result.status == 0
-
-
-def _check_flat_prior_has_a_maximum(likelihood, z, t, names, n):
-    """Under a flat prior on w, refuse data for which the likelihood has no maximum (an improper posterior)."""
-    p = len(names)
-    if getattr(likelihood, "learns_scale", False) and not getattr(likelihood, "heteroscedastic", False) and n <= p:
-        name = likelihood.scale_name
-        raise ValueError(
-            f"N = {n} observations for p = {p} weights under a flat prior with a learned {name}: "
-            f"the features fit t exactly, {name} -> 0 and the posterior is improper; put a proper prior on w "
-            f"(priors.Normal), fix {name}, or use fewer features"
-        )
-    if isinstance(likelihood, (Bernoulli, Categorical)):
-        n_classes = 2 if isinstance(likelihood, Bernoulli) else likelihood.n_classes
-        missing = sorted(set(range(n_classes)) - set(t.astype(int).tolist()))
-        if missing:
-            raise ValueError(f"class(es) {missing} never occur in t: under a flat prior on w their logits go to "
-                             "-infinity and the posterior is improper; put a proper prior (priors.Normal) on w")
-        if _separable(z, t.astype(int), n_classes):
-            raise ValueError(
-                f"the classes in t are separated by the features {names}: the likelihood grows without bound "
-                "as |w| -> infinity, so under a flat prior there is no MAP and the posterior is improper; "
-                "put a proper prior (priors.Normal) on w or use fewer features"
-            )
-    if isinstance(likelihood, Poisson) and not np.any(t > 0):
-        raise ValueError("every count in t is 0: under a flat prior the log-mean goes to -infinity; "
-                         "put a proper prior (priors.Normal) on w")
-
-
 def _check_parts(likelihood, basis, prior):
-    if not isinstance(likelihood, LIKELIHOODS):
-        names = ", ".join(c.__name__ for c in LIKELIHOODS)
-        raise TypeError(f"likelihood must be one of models.likelihoods.{names}, got {likelihood!r}")
-    if not isinstance(basis, BASES):
-        names = ", ".join(c.__name__ for c in BASES)
-        raise TypeError(f"basis must be one of {names}, got {basis!r}")
-    if isinstance(prior, SIGMA_PRIORS):
-        raise TypeError(f"prior is the prior on w; {type(prior).__name__} is a prior for sigma (use sigma_prior)")
-    if not isinstance(prior, W_PRIORS):
-        names = ", ".join(c.__name__ for c in W_PRIORS)
-        raise TypeError(f"prior must be one of models.priors.{names}, got {prior!r}")
+    if not isinstance(likelihood, Likelihood):
+        raise TypeError(f"likelihood must be a models.likelihoods.Likelihood (Gaussian, Laplace, StudentT, Bernoulli, "
+                        f"Categorical, Poisson, Gamma or your own subclass), got {likelihood!r}")
+    if not all(hasattr(basis, name) for name in ("conditioned", "feature_names", "features", "check_inputs")):
+        raise TypeError(f"basis must be a basis (LinearBasis, PolynomialBasis, GaussianBasis or an object with "
+                        f"conditioned, feature_names, features and check_inputs), got {basis!r}")
+    check_w_prior(prior)
 
 
 def regression(x, t, *, likelihood, basis=None, prior=None, sufficient_statistics=None):
@@ -174,11 +84,12 @@ def regression(x, t, *, likelihood, basis=None, prior=None, sufficient_statistic
         Inputs. Column names of a DataFrame become feature names.
     t : array of shape (N,)
         Targets.
-    likelihood : models.likelihoods.Gaussian, Laplace, StudentT, Bernoulli, Categorical or Poisson
-        The noise model, i.e. the loss. Targets must be in its support (0/1 labels, class labels, counts).
+    likelihood : models.likelihoods.Likelihood
+        The noise model, i.e. the loss (Gaussian, Laplace, StudentT, Bernoulli, Categorical, Poisson, Gamma).
+        Targets must be in its support (0/1 labels, class labels, counts, positive numbers).
     basis : LinearBasis, PolynomialBasis or GaussianBasis, default ``LinearBasis()``
-    prior : Flat, Normal or Laplace, default ``Flat()``
-        Prior on ``w``, i.e. the regularizer.
+    prior : models.priors.Prior, default ``Flat()``
+        Prior on ``w``, i.e. the regularizer (Flat, Normal, Laplace, ElasticNet).
     sufficient_statistics : bool or None, default None
         Observe a Gaussian likelihood with one sigma (fixed or learned) through its sufficient statistics
         (:mod:`models.statistics`): the same density, at a cost per gradient that does not grow with N. ``None``
@@ -187,9 +98,11 @@ def regression(x, t, *, likelihood, basis=None, prior=None, sufficient_statistic
 
     Returns
     -------
-    pm.Model
-        With ``w`` (dims ``feature``; ``feature, class`` for Categorical), the likelihood's learned parameters
-        (``sigma``, ``scale``, or ``v`` and ``sigma`` (obs_id) for sigma(x)), observed ``t`` (dims ``obs_id``).
+    RegressionModel
+        A ``pm.Model`` (:class:`models.design.RegressionModel`, which keeps the builder's design) with ``w``
+        (dims ``feature``; ``feature, class`` for Categorical), the sampler's ``w_internal``, the likelihood's
+        learned parameters (``sigma``, ``scale``, ``shape``, or ``v`` and ``sigma`` (obs_id) for sigma(x)),
+        observed ``t`` (dims ``obs_id``).
         Observed through the statistics, ``t`` is replaced by ``t_rotated`` (dims ``statistic``) and
         ``t_residual_ss`` (see ``likelihoods.Gaussian.observe_statistics``), and ``x`` is not in the model.
     """
@@ -203,16 +116,18 @@ def regression(x, t, *, likelihood, basis=None, prior=None, sufficient_statistic
     likelihood.check_targets(t)
     names = basis.feature_names(x, columns)
     prior.check_size(len(names))
+    penalty = prior.penalty(len(names))
 
     # Internal coordinates, whitened for the posterior at a nominal noise level sigma0: with
     # R from the QR of [Z / sigma0; prior precision^(1/2) T], w_internal = R a has (near) identity
     # posterior covariance, mu = Z R^-1 w_internal and w = T R^-1 w_internal.
     conditioned = basis.conditioned(x)
     z = conditioned.transform(x, np)
-    _refuse_dependent(np.linalg.qr(z, mode="r"), names, len(t), prior)
-    if isinstance(prior, Flat):
-        _check_flat_prior_has_a_maximum(likelihood, z, t, names, len(t))
-    r_inverse, to_w = _internal_coordinates(z, likelihood.whitening_scale(z, t), prior, conditioned)
+    _refuse_dependent(np.linalg.qr(z, mode="r"), names, len(t), penalty)
+    if penalty is not None and penalty.is_flat:
+        likelihood.check_maximum(z, t, names, len(t))
+    r_inverse = internal_coordinates(z, likelihood.whitening_scale(z, t), prior, conditioned)
+    design = Design(basis, likelihood, prior, tuple(names), conditioned, r_inverse, prior_term=PRIOR_TERM)
 
     coords = {"feature": names, "feature_internal": np.arange(len(names)), "obs_id": np.arange(len(t))}
     if likelihood.n_outputs > 1:  # Categorical: one column of w per non-reference class
@@ -220,31 +135,16 @@ def regression(x, t, *, likelihood, basis=None, prior=None, sufficient_statistic
     x_dims = ("obs_id",) if x.ndim == 1 else ("obs_id", "input")
     if x.ndim == 2:
         coords["input"] = columns or [f"x{j}" for j in range(x.shape[1])]
-    with pm.Model(coords=coords) as model:
+    with RegressionModel(design, coords=coords) as model:
         x_data = pm.Data("x", x, dims=x_dims)
         t_data = pm.Data("t_obs", likelihood.data(t), dims="obs_id")
-        w_internal = _weights(to_w, prior, likelihood)
+        w_internal = _weights(design.to_w, prior, likelihood)
         mu = pt.dot(conditioned.transform(x_data, pt), pt.dot(r_inverse, w_internal))
         likelihood.observe(mu, t_data, x_data=x_data, x=x)
-    model.regression_spec = RegressionSpec(
-        basis, likelihood, prior, RegressionSpec.variable_names(model), conditioned, r_inverse, to_w
-    )
-    return model
+    return model.seal()
 
 
-def _internal_coordinates(z, sigma0, prior, conditioned):
-    """(r_inverse, to_w): R from the QR of [Z / sigma0; prior precision^(1/2) T] whitens the posterior at a nominal
-    noise level sigma0; w_internal = R a, mu = Z R^-1 w_internal, w = T R^-1 w_internal. Z may be replaced by any
-    matrix with the same Z^T Z (the R of its QR), which gives the same R."""
-    p = z.shape[1]
-    stacked = z / sigma0
-    if not isinstance(prior, Flat):
-        prior_sd = np.broadcast_to(prior.sd, (p,))
-        stacked = np.vstack([stacked, conditioned.T / prior_sd[:, None]])
-    r = np.linalg.qr(stacked, mode="r")
-    r = np.where(np.diag(r) < 0, -1.0, 1.0)[:, None] * r  # a positive diagonal: the same coordinates from rows or statistics
-    r_inverse = solve_triangular(r, np.eye(p))
-    return r_inverse, conditioned.T @ r_inverse
+PRIOR_TERM = "w_prior"  # the name of the Potential that holds a prior on w
 
 
 def _weights(to_w, prior, likelihood):
@@ -256,7 +156,7 @@ def _weights(to_w, prior, likelihood):
     w = pm.Deterministic("w", pt.dot(to_w, w_internal), dims=w_dims)
     prior_logp = prior.logp(w if w.ndim == 1 else w.T)  # per-feature scales broadcast along the last axis
     if prior_logp is not None:
-        pm.Potential("w_prior", prior_logp)
+        pm.Potential(PRIOR_TERM, prior_logp)
     return w_internal
 
 
@@ -267,11 +167,11 @@ def _uses_statistics(requested, likelihood, x, t):
     """Whether to observe the likelihood through its sufficient statistics (see ``regression``)."""
     if requested is not None and not isinstance(requested, bool):
         raise TypeError(f"sufficient_statistics must be True, False or None, got {requested!r}")
-    one_sigma = isinstance(likelihood, Gaussian) and not likelihood.heteroscedastic
+    one_sigma = hasattr(likelihood, "observe_statistics") and not getattr(likelihood, "heteroscedastic", False)
     if requested and not one_sigma:
         raise ValueError(f"sufficient_statistics=True needs a Gaussian likelihood with one sigma (fixed or learned); "
                          f"{likelihood!r} has none")
-    dask = any(_is_dask(v) for v in (x, t))
+    dask = any(is_dask(v) for v in (x, t))
     if dask and not one_sigma:
         raise ValueError(f"Dask arrays are read through sufficient statistics, which {likelihood!r} does not have: "
                          "pass NumPy arrays (x.compute())")
@@ -286,38 +186,39 @@ def _uses_statistics(requested, likelihood, x, t):
 def _statistics_regression(x, t, likelihood, basis, prior):
     """``regression`` for a Gaussian likelihood with one sigma, observed through its sufficient statistics."""
     columns = None
-    if not (isinstance(x, np.ndarray) or _is_dask(x)) or not (isinstance(t, np.ndarray) or _is_dask(t)):
+    if not (isinstance(x, np.ndarray) or is_dask(x)) or not (isinstance(t, np.ndarray) or is_dask(t)):
         x, t, columns = as_data(x, t)  # lists, pandas: checked and loaded here
     data = ChunkedData(x, t)
     ranges = data.ranges()  # the bases' conditioning depends on the range of x only
     basis.check_inputs(ranges)
     names = basis.feature_names(ranges, columns)
     prior.check_size(len(names))
+    penalty = prior.penalty(len(names))
     conditioned = basis.conditioned(ranges)
     statistics = gaussian_statistics(data, conditioned.transform)
     n, p = statistics.n, len(names)
-    _refuse_dependent(statistics.r, names, n, prior)
-    if isinstance(prior, Flat):
-        _check_flat_prior_has_a_maximum(likelihood, statistics.r, None, names, n)
+    _refuse_dependent(statistics.r, names, n, penalty)
+    if penalty is not None and penalty.is_flat:
+        likelihood.check_maximum(statistics.r, None, names, n)
     sigma0 = likelihood.sigma
     if sigma0 is None:
         sigma0 = float(np.sqrt(statistics.rss / (n - p))) if n > p and statistics.rss > 0 else 1.0
-    r_inverse, to_w = _internal_coordinates(statistics.r, sigma0, prior, conditioned)
+    r_inverse = internal_coordinates(statistics.r, sigma0, prior, conditioned)
+    design = Design(basis, likelihood, prior, tuple(names), conditioned, r_inverse, statistics, data,
+                    prior_term=PRIOR_TERM)
 
     # every number that depends on the data sits in pm.Data, so the graph depends only on the model's structure:
-    # compiled functions are reused across data sets (PyTensor's cache; nutpie's with_data in sample_posterior)
+    # compiled functions are reused across data sets (PyTensor's cache; nutpie's with_data through nuts_fitter)
     coords = {"feature": names, "feature_internal": np.arange(p), "statistic": np.arange(p)}
-    with pm.Model(coords=coords) as model:
-        to_w_data = pm.Data("to_w", to_w)
+    with RegressionModel(design, coords=coords) as model:
+        to_w_data = pm.Data("to_w", design.to_w)
         rotated_design = pm.Data("rotated_design", statistics.r @ r_inverse)  # mu_rotated = R r_inverse w_internal
         z = pm.Data("t_rotated_obs", statistics.z, dims="statistic")
         rss = pm.Data("t_residual_ss_obs", np.float64(statistics.rss))
         dof = pm.Data("residual_dof", np.float64(n - p))
         w_internal = _weights(to_w_data, prior, likelihood)
         likelihood.observe_statistics(pt.dot(rotated_design, w_internal), z, rss, dof if n > p else None)
-    model.regression_spec = RegressionSpec(basis, likelihood, prior, RegressionSpec.variable_names(model),
-                                           conditioned, r_inverse, to_w, statistics, data)
-    return model
+    return model.seal()
 
 
 def gaussian_regression(x, t, *, basis=None, sigma=None, prior=None, sigma_prior=None, sufficient_statistics=None):
@@ -329,8 +230,15 @@ def gaussian_regression(x, t, *, basis=None, sigma=None, prior=None, sigma_prior
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from models import PolynomialBasis, fit_map, least_squares
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 1, 10)
+    >>> t = np.sin(2 * np.pi * x) + rng.normal(0, 0.3, 10)
     >>> model = gaussian_regression(x, t, basis=PolynomialBasis(3), sigma=0.3)
-    >>> fit_map(model)["w"]          # == least squares
+    >>> w = fit_map(model)["w"]
+    >>> bool(np.allclose(w, least_squares(x, t, basis=PolynomialBasis(3)), rtol=1e-12, atol=0))  # MAP == least squares
+    True
     """
     return regression(x, t, likelihood=Gaussian(sigma=sigma, sigma_prior=sigma_prior), basis=basis, prior=prior,
                       sufficient_statistics=sufficient_statistics)

@@ -24,11 +24,19 @@ StudentT       Student-t loss  identity    c1 = (nu + 1)/2, c0 = N log(Gamma(nu/
 Bernoulli      cross-entropy   logit       c1 = 1, c0 = 0
 Categorical    cross-entropy   softmax     c1 = 1, c0 = 0
 Poisson        deviance        log         c1 = 1/2, c0 = sum_n (t_n - t_n log t_n + log t_n!)
+Gamma          deviance        log         c1 = k/2, c0 = sum_n (log t_n + k - k log k + log Gamma(k))
 =============  ==============  ==========  ==============================================================
 
 ``y`` below is always the linear predictor :math:`\Phi(x) w` (the network's output), and each loss takes it
-directly: the mean for the first three, the logit, the logits of all classes, the log of the Poisson mean.
+directly: the mean for the first three, the logit, the logits of all classes, the log of the mean.
+
+Every likelihood is a subclass of :class:`Likelihood` and owns its math: the observation in the PyMC model, its
+loss and constants, its scikit-learn twin, the check that a MAP exists under a flat prior, and how its MAP is
+found (:meth:`Likelihood.map_point`). The inference code asks the likelihood; it never asks which class it is.
+A new likelihood is one subclass in this file.
 """
+
+from __future__ import annotations
 
 import numbers
 
@@ -38,8 +46,8 @@ import pytensor.tensor as pt
 from scipy.special import gammaln, logsumexp, xlogy
 
 from ._checks import positive_scalar
-from .priors import SIGMA_PRIORS, HalfFlat
-
+from .optimize import elastic_net, least_absolute, lstsq, ridge_rows
+from .priors import HalfFlat, check_scale_prior
 
 def mse(t, y):
     """Mean squared error :math:`\\frac1N \\sum_n (t_n - y_n)^2`."""
@@ -58,7 +66,197 @@ def gaussian_nll(t, y, sigma):
     return float(np.sum(0.5 * z**2 + np.log(sigma) + 0.5 * np.log(2 * np.pi)))
 
 
-class Gaussian:
+def heteroscedastic_nll(t, y, sigma):
+    """Gaussian NLL with one sd per observation: :math:`\\sum_n (t_n - y_n)^2 / (2\\sigma_n^2) + \\log\\sigma_n + \\log(2\\pi)/2`."""
+    t, y, sigma = (np.asarray(a, dtype=float) for a in (t, y, sigma))
+    return float(np.sum(0.5 * ((t - y) / sigma) ** 2 + np.log(sigma) + 0.5 * np.log(2 * np.pi)))
+
+
+def mae(t, y):
+    """Mean absolute error :math:`\\frac1N \\sum_n |t_n - y_n|`."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    return float(np.mean(np.abs(t - y)))
+
+
+def student_t_loss(t, y, sigma, nu):
+    """The robust loss of the Student-t likelihood: :math:`\\frac1N \\sum_n \\log(1 + r_n^2 / (\\nu \\sigma^2))`."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    return float(np.mean(np.log1p(((t - y) / sigma) ** 2 / nu)))
+
+
+def binary_cross_entropy(t, y):
+    """Binary cross-entropy of 0/1 labels ``t`` given logits ``y``: mean of -t log p - (1 - t) log(1 - p), p = sigmoid(y)."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    return float(np.mean(np.logaddexp(0.0, y) - t * y))
+
+
+def cross_entropy(t, y):
+    """Cross-entropy of integer labels ``t`` given logits ``y`` of shape (N, K): mean of -log softmax(y_n)[t_n]."""
+    t, y = np.asarray(t), np.asarray(y, dtype=float)
+    return float(np.mean(logsumexp(y, axis=1) - y[np.arange(len(t)), t.astype(int)]))
+
+
+def poisson_deviance(t, y):
+    """Mean Poisson deviance of counts ``t`` given log-means ``y``: :math:`\\frac2N \\sum_n (t_n \\log(t_n/\\mu_n) - t_n + \\mu_n)`.
+
+    The same number as ``sklearn.metrics.mean_poisson_deviance(t, exp(y))``.
+    """
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    mu = np.exp(y)
+    return float(np.mean(2 * (xlogy(t, t) - t * y - t + mu)))
+
+
+
+
+def gamma_deviance(t, y):
+    """Mean Gamma deviance of positive ``t`` given log-means ``y``: :math:`\\frac2N \\sum_n (t_n/\\mu_n - \\log(t_n/\\mu_n) - 1)`.
+
+    The same number as ``sklearn.metrics.mean_gamma_deviance(t, exp(y))``.
+    """
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    ratio = t * np.exp(-y)
+    return float(np.mean(2 * (ratio - np.log(t) + y - 1)))
+
+
+def _residual_sd(z, t):
+    """The least-squares residual sd of t on the columns of z (a noise scale to whiten the internal coordinates)."""
+    n, p = z.shape
+    if n > p:
+        coefficients = np.linalg.lstsq(z, t, rcond=None)[0]
+        residual_sd = float(np.sqrt(np.sum((t - z @ coefficients) ** 2) / (n - p)))
+        if residual_sd > 0:
+            return residual_sd
+    return float(np.std(t)) or 1.0
+
+
+def _integer_targets(t, what, low, high=None):
+    """Check that every target is an integer in [low, high]; name the first offending rows."""
+    t = np.asarray(t, dtype=float)
+    bad = (t != np.round(t)) | (t < low)
+    if high is not None:
+        bad |= t > high
+    if bad.any():
+        rows = np.nonzero(bad)[0][:5].tolist()
+        raise ValueError(f"t must hold {what}; found {t[bad][:5].tolist()} at row(s) {rows}")
+
+
+def _separable(z, t, n_classes):
+    """Whether labels ``t`` are completely separated by the columns of z: then the likelihood has no maximum.
+
+    Linear program (feasibility): some W with z_n (w_{t_n} - w_k) >= 1 for every n and every other class k.
+    """
+    from scipy.optimize import linprog
+
+    n, p = z.shape
+    rows = []
+    for k in range(n_classes):
+        others = t != k
+        if not others.any():
+            continue
+        block = np.zeros((int(others.sum()), p * n_classes))
+        block[:, k * p:(k + 1) * p] = -z[others]  # -z_n w_k
+        for c in range(n_classes):
+            mine = t[others] == c
+            block[mine, c * p:(c + 1) * p] += z[others][mine]  # + z_n w_{t_n}
+        rows.append(block)
+    a_ub = -np.vstack(rows)
+    result = linprog(np.zeros(p * n_classes), A_ub=a_ub, b_ub=-np.ones(len(a_ub)), bounds=(None, None),
+                     method="highs")
+    return result.status == 0
+
+
+class Likelihood:
+    """A noise model :math:`p(t_n \\mid y(x_n \\mid w), \\theta)`, read as a loss: the base class of the family.
+
+    Class attributes: ``loss_name``, ``link``, ``classical`` (the classical estimator, in words), ``n_outputs``
+    (columns of ``w``), ``scale_name`` (the name of its scale parameter, or None). A family with a scale keeps
+    the fixed value in the attribute of that name and the prior for a learned one in ``<scale_name>_prior``.
+
+    A subclass provides ``observe`` (the observed variable ``t`` in the model), ``loss``, ``nll``,
+    ``loss_constants`` and ``check_targets``; it may override ``map_point`` (the MAP solver for the priors it
+    knows; the default is Newton's method on the model's log density, proximal Newton when the prior has an L1
+    part), ``map_start``, ``check_maximum`` and ``sklearn_estimator``.
+    """
+
+    loss_name = "loss"
+    link = "identity"
+    classical = "none"
+    n_outputs = 1
+    scale_name = None
+    conjugate = False  # a closed-form posterior (exact_posterior) exists for some priors
+    smooth = True  # the log density is twice differentiable in w (Newton, the Laplace approximation)
+    unbounded_hint = "put a proper prior (priors.Normal) on w"
+
+    @property
+    def fixed_scale(self):
+        """The fixed value of the scale parameter, or None (learned, or no scale)."""
+        return None if self.scale_name is None else getattr(self, self.scale_name)
+
+    @property
+    def learns_scale(self) -> bool:
+        """Whether the model learns the scale parameter."""
+        return self.scale_name is not None and self.fixed_scale is None
+
+    @property
+    def prior_of_scale(self):
+        """The prior of the learned scale (a :class:`models.priors.ScalePrior`), or None."""
+        return getattr(self, f"{self.scale_name}_prior") if self.learns_scale else None
+
+    def data(self, t):
+        """The targets as stored in the model (integers for labels and counts)."""
+        return t
+
+    def check_targets(self, t):
+        """Any finite real target is in the support."""
+
+    def whitening_scale(self, z, t):
+        """A nominal noise scale of the linear predictor, to whiten the sampler's coordinates."""
+        return self.fixed_scale if self.fixed_scale is not None else _residual_sd(z, t)
+
+    def sklearn_estimator(self):
+        """The scikit-learn estimator whose fit equals the flat-prior MAP, or None."""
+        return None
+
+    def check_maximum(self, z, t, names, n):
+        """Under a flat prior on w, refuse data for which the likelihood has no maximum (an improper posterior).
+
+        ``z`` is the conditioned design (or the R of the statistics, with ``t`` None)."""
+        p = len(names)
+        if self.learns_scale and n <= p:
+            name = self.scale_name
+            raise ValueError(
+                f"N = {n} observations for p = {p} weights under a flat prior with a learned {name}: "
+                f"the features fit t exactly, {name} -> 0 and the posterior is improper; put a proper prior on w "
+                f"(priors.Normal), fix {name}, or use fewer features"
+            )
+
+    def map_start(self, x, t, design):
+        """A starting point for the MAP search, in the model's own variables (``w_internal`` and the scale)."""
+        start = {"w_internal": np.zeros((design.p, self.n_outputs)) if self.n_outputs > 1 else np.zeros(design.p)}
+        if self.learns_scale:
+            start[self.scale_name] = 1.0
+        return start
+
+    def map_point(self, problem):
+        """The MAP, in the model's own variables: Newton's method on the model's log density (proximal Newton
+        for a prior with an L1 part), from :meth:`map_start`."""
+        x, t = problem.rows()
+        return problem.smooth(self.map_start(x, t, problem.design))
+
+
+def _least_squares_start(likelihood, x, t, design, target=None):
+    """Least squares of ``target`` (default t) for w_internal, and the residuals' scale for a learned scale."""
+    matrix = design.internal_design(x)
+    target = t if target is None else target
+    a = np.linalg.lstsq(matrix, target, rcond=None)[0]
+    residual = target - matrix @ a
+    start = {"w_internal": a}
+    if likelihood.learns_scale:
+        start[likelihood.scale_name] = float(np.sqrt(np.mean(residual**2))) or 1.0
+    return start, residual
+
+
+class Gaussian(Likelihood):
     r"""Gaussian noise :math:`t_n \sim \mathcal N(y(x_n \mid w), \sigma^2)` <-> the MSE loss.
 
     With ``sigma_basis`` the noise sd depends on the input (heteroscedastic), through its own basis
@@ -74,39 +272,43 @@ class Gaussian:
     ``GaussianNLLLoss`` is the same up to the constant). The model then has ``v`` (dims ``sigma_feature``, the
     coefficients of :math:`\psi`, flat prior) and the deterministic ``sigma`` (dims ``obs_id``).
 
+    The MAP with one sigma is solved in closed form for every prior of the L1 + L2 form
+    (:class:`models.priors.Penalty`): least squares, ridge by augmented least squares in the conditioned
+    coordinates, lasso and elastic net by exact coordinate descent; a learned ``sigma`` alternates with the
+    ``w`` step (one round when the prior on ``w`` is flat).
+
     Parameters
     ----------
     sigma : float, optional
         A known noise sd. When omitted, ``sigma`` is a model variable with prior ``sigma_prior``.
-    sigma_prior : HalfFlat, HalfNormal or HalfCauchy
-        Prior for a learned ``sigma``. The default ``HalfFlat()`` makes the MAP the maximum-likelihood
-        estimate :math:`\hat\sigma^2 = \mathrm{SSE}/N` (PRML eq. 1.56).
+    sigma_prior : models.priors.ScalePrior, default ``HalfFlat()``
+        Prior for a learned ``sigma``. ``HalfFlat()`` makes the MAP the maximum-likelihood estimate
+        :math:`\hat\sigma^2 = \mathrm{SSE}/N` (PRML eq. 1.56).
     sigma_basis : LinearBasis, PolynomialBasis or GaussianBasis, optional
         Learn :math:`\log\sigma(x)` on this basis instead of one ``sigma`` (flat prior on its coefficients).
+
+    Examples
+    --------
+    >>> Gaussian(sigma=0.5).loss_constants(n=4)   # NLL = c1 * N * MSE + c0
+    (2.0, 0.9031654929040688)
     """
 
     loss_name = "MSE"
-    link = "identity"
     classical = "ordinary least squares: LinearRegression(fit_intercept=False)"
-    n_outputs = 1
     scale_name = "sigma"
+    conjugate = True
 
     def __init__(self, sigma=None, sigma_prior=None, sigma_basis=None):
         self.sigma = positive_scalar(sigma, "sigma", allow_none=True)
         if sigma is not None and sigma_prior is not None:
             raise ValueError("give either a fixed sigma or a sigma_prior for a learned sigma, not both")
         if sigma_basis is not None:
-            from .basis import GaussianBasis, LinearBasis, PolynomialBasis
-
-            if not isinstance(sigma_basis, (LinearBasis, PolynomialBasis, GaussianBasis)):
-                raise TypeError(f"sigma_basis must be a LinearBasis, PolynomialBasis or GaussianBasis, got {sigma_basis!r}")
+            if not all(hasattr(sigma_basis, name) for name in ("conditioned", "feature_names", "features")):
+                raise TypeError(f"sigma_basis must be a basis (LinearBasis, PolynomialBasis, GaussianBasis), "
+                                f"got {sigma_basis!r}")
             if sigma is not None or sigma_prior is not None:
                 raise ValueError("sigma_basis learns sigma(x): give neither a fixed sigma nor a sigma_prior with it")
-        sigma_prior = HalfFlat() if sigma_prior is None else sigma_prior
-        if not isinstance(sigma_prior, SIGMA_PRIORS):
-            names = ", ".join(c.__name__ for c in SIGMA_PRIORS)
-            raise TypeError(f"sigma_prior must be one of {names}, got {sigma_prior!r}")
-        self.sigma_prior = sigma_prior
+        self.sigma_prior = check_scale_prior(HalfFlat() if sigma_prior is None else sigma_prior, "sigma_prior")
         self.sigma_basis = sigma_basis
 
     def __repr__(self):
@@ -117,17 +319,22 @@ class Gaussian:
         return f"Gaussian(sigma_prior={self.sigma_prior!r})"
 
     @property
-    def learns_sigma(self):
+    def learns_sigma(self) -> bool:
         """A single learned sigma (not a fixed one, not sigma(x))."""
         return self.sigma is None and self.sigma_basis is None
 
     @property
-    def learns_scale(self):
-        return self.sigma is None
+    def heteroscedastic(self) -> bool:
+        """Whether sigma depends on x (``sigma_basis``)."""
+        return self.sigma_basis is not None
 
     @property
-    def heteroscedastic(self):
-        return self.sigma_basis is not None
+    def prior_of_scale(self):
+        return self.sigma_prior if self.learns_sigma else None
+
+    @property
+    def conjugate(self):
+        return not self.heteroscedastic
 
     def loss(self, t, y):
         """The loss this likelihood is the negative log of (up to scale and shift): the MSE."""
@@ -145,14 +352,9 @@ class Gaussian:
             return gaussian_nll(t, y, sigma)
         return heteroscedastic_nll(t, y, sigma)
 
-    def check_targets(self, t):
-        """Any finite real target is in the support."""
-
-    def data(self, t):
-        return t
-
-    def whitening_scale(self, z, t):
-        return self.sigma if self.sigma is not None else _residual_sd(z, t)
+    def pointwise_log_likelihood(self, t, mu, sigma):
+        """:math:`\\log \\mathcal N(t \\mid \\mu, \\sigma^2)` elementwise (NumPy, broadcasting)."""
+        return -0.5 * np.log(2 * np.pi) - np.log(sigma) - 0.5 * ((t - mu) / sigma) ** 2
 
     def observe(self, mu, observed, *, x_data=None, x=None):
         """Add ``sigma`` (when learned; ``v`` and ``sigma`` (obs_id) for sigma(x)) and the observed ``t``.
@@ -205,82 +407,71 @@ class Gaussian:
 
         return LinearRegression(fit_intercept=False)
 
+    def check_maximum(self, z, t, names, n):
+        if not self.heteroscedastic:
+            super().check_maximum(z, t, names, n)
 
-def heteroscedastic_nll(t, y, sigma):
-    """Gaussian NLL with one sd per observation: :math:`\\sum_n (t_n - y_n)^2 / (2\\sigma_n^2) + \\log\\sigma_n + \\log(2\\pi)/2`."""
-    t, y, sigma = (np.asarray(a, dtype=float) for a in (t, y, sigma))
-    return float(np.sum(0.5 * ((t - y) / sigma) ** 2 + np.log(sigma) + 0.5 * np.log(2 * np.pi)))
+    def map_start(self, x, t, design):
+        start, residual = _least_squares_start(self, x, t, design)
+        if self.heteroscedastic:
+            psi = self.sigma_basis.conditioned(x).transform(x, np)
+            scale = float(np.sqrt(np.mean(residual**2))) or 1.0
+            # E log|e| = log sigma - 0.635 for Gaussian e: least squares of log|r| + 0.635 on psi
+            start["v_internal"] = np.linalg.lstsq(psi, np.log(np.abs(residual) + 1e-3 * scale) + 0.635, rcond=None)[0]
+            start.pop("sigma", None)
+        return start
 
+    def map_point(self, problem):
+        """Closed forms for one sigma and a prior of the L1 + L2 form; otherwise the default (Newton)."""
+        design = problem.design
+        penalty = design.penalty
+        if self.heteroscedastic or penalty is None:
+            return super().map_point(problem)
+        data = problem.gaussian_data()
 
-def mae(t, y):
-    """Mean absolute error :math:`\\frac1N \\sum_n |t_n - y_n|`."""
-    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
-    return float(np.mean(np.abs(t - y)))
+        def w_step(sigma):
+            """The MAP of w for a known sigma: (w, w_internal, residual sum of squares)."""
+            if penalty.has_l1:
+                w = elastic_net(data.features, data.target, sigma**2 * penalty.l1, sigma**2 * penalty.l2, penalty.loc)
+                residual = data.target - data.features @ w
+                internal = design.internal_from_w(w)
+            else:
+                if np.any(penalty.l2 > 0):
+                    rows, target = ridge_rows(data.design, data.target, sigma, design.conditioned.T, penalty.loc,
+                                              penalty.l2)
+                    a = lstsq(rows, target)
+                else:  # least squares does not depend on sigma: the same numbers whatever it is
+                    a = lstsq(data.design, data.target)
+                w, internal = design.w_from_conditioned(a), design.internal_from_conditioned(a)
+                residual = data.target - data.design @ a
+            return w, internal, float(residual @ residual) + data.extra_sse
 
-
-def student_t_loss(t, y, sigma, nu):
-    """The robust loss of the Student-t likelihood: :math:`\\frac1N \\sum_n \\log(1 + r_n^2 / (\\nu \\sigma^2))`."""
-    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
-    return float(np.mean(np.log1p(((t - y) / sigma) ** 2 / nu)))
-
-
-def binary_cross_entropy(t, y):
-    """Binary cross-entropy of 0/1 labels ``t`` given logits ``y``: mean of -t log p - (1 - t) log(1 - p), p = sigmoid(y)."""
-    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
-    return float(np.mean(np.logaddexp(0.0, y) - t * y))
-
-
-def cross_entropy(t, y):
-    """Cross-entropy of integer labels ``t`` given logits ``y`` of shape (N, K): mean of -log softmax(y_n)[t_n]."""
-    t, y = np.asarray(t), np.asarray(y, dtype=float)
-    return float(np.mean(logsumexp(y, axis=1) - y[np.arange(len(t)), t.astype(int)]))
-
-
-def poisson_deviance(t, y):
-    """Mean Poisson deviance of counts ``t`` given log-means ``y``: :math:`\\frac2N \\sum_n (t_n \\log(t_n/\\mu_n) - t_n + \\mu_n)`.
-
-    The same number as ``sklearn.metrics.mean_poisson_deviance(t, exp(y))``.
-    """
-    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
-    mu = np.exp(y)
-    return float(np.mean(2 * (xlogy(t, t) - t * y - t + mu)))
-
-
-def _residual_sd(z, t):
-    """The least-squares residual sd of t on the columns of z (a noise scale to whiten the internal coordinates)."""
-    n, p = z.shape
-    if n > p:
-        coefficients = np.linalg.lstsq(z, t, rcond=None)[0]
-        residual_sd = float(np.sqrt(np.sum((t - z @ coefficients) ** 2) / (n - p)))
-        if residual_sd > 0:
-            return residual_sd
-    return float(np.std(t)) or 1.0
-
-
-def _scale_prior(value, prior, name):
-    """A fixed positive scale or (None and) a prior from SIGMA_PRIORS for a learned one."""
-    value = positive_scalar(value, name, allow_none=True)
-    if value is not None and prior is not None:
-        raise ValueError(f"give either a fixed {name} or a {name}_prior for a learned {name}, not both")
-    prior = HalfFlat() if prior is None else prior
-    if not isinstance(prior, SIGMA_PRIORS):
-        names = ", ".join(c.__name__ for c in SIGMA_PRIORS)
-        raise TypeError(f"{name}_prior must be one of {names}, got {prior!r}")
-    return value, prior
-
-
-def _integer_targets(t, what, low, high=None):
-    """Check that every target is an integer in [low, high]; name the first offending rows."""
-    t = np.asarray(t, dtype=float)
-    bad = (t != np.round(t)) | (t < low)
-    if high is not None:
-        bad |= t > high
-    if bad.any():
-        rows = np.nonzero(bad)[0][:5].tolist()
-        raise ValueError(f"t must hold {what}; found {t[bad][:5].tolist()} at row(s) {rows}")
+        if not self.learns_sigma:
+            w, internal, _ = w_step(self.sigma)
+            return {"w": w, "w_internal": internal}
+        # learned sigma: start from least squares, then alternate w- and sigma-steps (one round for a flat prior)
+        a = lstsq(data.design, data.target)
+        residual = data.target - data.design @ a
+        sse = float(residual @ residual) + data.extra_sse
+        p = data.design.shape[1]
+        if data.n <= p or sse <= (64 * np.finfo(float).eps) ** 2 * (float(data.target @ data.target) + data.extra_sse):
+            raise ValueError("the data are fitted exactly (SSE = 0): the likelihood grows without bound as sigma -> 0, "
+                             "so there is no MAP; fix sigma or use fewer features")
+        sigma = self.sigma_prior.mode(data.n, sse / 2)
+        if penalty.is_flat:
+            return {"w": design.w_from_conditioned(a), "w_internal": design.internal_from_conditioned(a),
+                    "sigma": sigma}
+        for _ in range(10_000):
+            w, internal, sse = w_step(sigma)
+            new_sigma = self.sigma_prior.mode(data.n, sse / 2)
+            converged = abs(new_sigma - sigma) <= 4 * np.finfo(float).eps * sigma
+            sigma = new_sigma
+            if converged:
+                break
+        return {"w": w, "w_internal": internal, "sigma": sigma}
 
 
-class Laplace:
+class Laplace(Likelihood):
     r"""Laplace noise :math:`t_n \sim \mathrm{Laplace}(y(x_n \mid w), b)` <-> the MAE loss: median regression.
 
     :math:`-\log p(t \mid w, b) = \frac{N}{b}\,\mathrm{MAE}(w) + N \log(2b)`, so for any ``b`` the
@@ -288,28 +479,31 @@ class Laplace:
     ``sklearn.linear_model.QuantileRegressor(quantile=0.5, alpha=0)``. For a learned ``b`` under a flat prior
     the MAP is :math:`\hat b = \mathrm{SAE}/N`, the mean absolute residual.
 
+    The loss is piecewise linear, so the MAP is a linear program for a flat or Laplace prior on ``w`` and a
+    quadratic program (solved through its dual) when the prior has a Gaussian part (Normal, ElasticNet); both are
+    finished at the exact vertex. A prior not of the L1 + L2 form is refused by name.
+
     Parameters
     ----------
     scale : float, optional
         A known scale ``b``. When omitted it is the model variable ``scale`` with prior ``scale_prior``
         (default ``HalfFlat()``).
+    scale_prior : models.priors.ScalePrior, optional
     """
 
     loss_name = "MAE"
-    link = "identity"
+    smooth = False
     classical = "QuantileRegressor(quantile=0.5, alpha=0): median (least absolute deviations) regression"
-    n_outputs = 1
     scale_name = "scale"
 
     def __init__(self, scale=None, scale_prior=None):
-        self.scale, self.scale_prior = _scale_prior(scale, scale_prior, "scale")
+        self.scale = positive_scalar(scale, "scale", allow_none=True)
+        if scale is not None and scale_prior is not None:
+            raise ValueError("give either a fixed scale or a scale_prior for a learned scale, not both")
+        self.scale_prior = check_scale_prior(HalfFlat() if scale_prior is None else scale_prior, "scale_prior")
 
     def __repr__(self):
         return f"Laplace(scale={self.scale})" if self.scale is not None else f"Laplace(scale_prior={self.scale_prior!r})"
-
-    @property
-    def learns_scale(self):
-        return self.scale is None
 
     def loss(self, t, y):
         return mae(t, y)
@@ -324,12 +518,6 @@ class Laplace:
         b = positive_scalar(self.scale if scale is None else scale, "scale")
         return float(np.sum(np.log(2 * b) + np.abs(t - y) / b))
 
-    def check_targets(self, t):
-        """Any finite real target is in the support."""
-
-    def data(self, t):
-        return t
-
     def whitening_scale(self, z, t):
         return np.sqrt(2) * self.scale if self.scale is not None else _residual_sd(z, t)
 
@@ -342,8 +530,52 @@ class Laplace:
 
         return QuantileRegressor(quantile=0.5, alpha=0.0, fit_intercept=False, solver="highs")
 
+    def map_point(self, problem):
+        """The least-absolute-deviations program with the prior's L1 rows and Gaussian part, alternating with
+        the scale's mode :math:`\\arg\\max_b -N\\log b - \\mathrm{SAE}/b + \\log p(b)` when it is learned."""
+        design = problem.design
+        penalty = design.penalty
+        if penalty is None:
+            problem.refuse("the MAE is piecewise linear, and this solver needs a prior whose -log density is an "
+                           "L1 + L2 penalty (models.priors.Penalty)")
+        x, t = problem.rows()
+        matrix, to_w = design.internal_design(x), design.to_w
+        n = len(t)
+        kink = penalty.l1 > 0
+        curved = penalty.l2 > 0
+        p_matrix = q = None
+        if curved.any():
+            p_matrix = to_w.T @ (penalty.l2[:, None] * to_w)
+            q = to_w.T @ (penalty.l2 * penalty.loc)
+        if curved.any() and not curved.all():
+            problem.refuse("a Gaussian part on only some features leaves the quadratic program's dual unbounded")
 
-class StudentT:
+        def w_step(b):
+            rows = np.vstack([matrix, to_w[kink]])
+            targets = np.concatenate([t, penalty.loc[kink]])
+            weights = np.concatenate([np.full(n, 1 / b), penalty.l1[kink]])
+            a = least_absolute(rows, targets, weights, p_matrix, q)
+            return a, float(np.sum(np.abs(t - matrix @ a)))
+
+        if not self.learns_scale:
+            a, _ = w_step(self.scale)
+            return {"w_internal": a, "w": to_w @ a}
+        b = 1.0
+        a, sae = w_step(b)
+        for _ in range(1000):
+            if sae <= 0:
+                raise ValueError("the data are fitted exactly (sum of absolute residuals 0): no MAP for the scale; "
+                                 "fix scale or use fewer features")
+            new_b = self.scale_prior.mode(n, sae, power=1)
+            converged = abs(new_b - b) <= 4 * np.finfo(float).eps * new_b or penalty.is_flat
+            b = new_b
+            if converged:
+                break
+            a, sae = w_step(b)
+        return {"w_internal": a, "w": to_w @ a, "scale": b}
+
+
+class StudentT(Likelihood):
     r"""Student-t noise :math:`t_n \sim \mathrm{StudentT}_\nu(y(x_n \mid w), \sigma)` <-> a robust loss.
 
     .. math::
@@ -361,26 +593,24 @@ class StudentT:
         Degrees of freedom (small: heavy tails; nu -> infinity: the Gaussian).
     sigma : float, optional
         A known scale. When omitted it is the model variable ``sigma`` with prior ``sigma_prior`` (default ``HalfFlat()``).
+    sigma_prior : models.priors.ScalePrior, optional
     """
 
     loss_name = "Student-t loss"
-    link = "identity"
     classical = "robust M-estimator of the Student-t loss (no scikit-learn twin; scipy.optimize on the loss)"
-    n_outputs = 1
     scale_name = "sigma"
 
     def __init__(self, nu, sigma=None, sigma_prior=None):
         self.nu = positive_scalar(nu, "nu")
-        self.sigma, self.sigma_prior = _scale_prior(sigma, sigma_prior, "sigma")
+        self.sigma = positive_scalar(sigma, "sigma", allow_none=True)
+        if sigma is not None and sigma_prior is not None:
+            raise ValueError("give either a fixed sigma or a sigma_prior for a learned sigma, not both")
+        self.sigma_prior = check_scale_prior(HalfFlat() if sigma_prior is None else sigma_prior, "sigma_prior")
 
     def __repr__(self):
         if self.sigma is not None:
             return f"StudentT(nu={self.nu}, sigma={self.sigma})"
         return f"StudentT(nu={self.nu}, sigma_prior={self.sigma_prior!r})"
-
-    @property
-    def learns_scale(self):
-        return self.sigma is None
 
     def loss(self, t, y, sigma=None):
         return student_t_loss(t, y, positive_scalar(self.sigma if sigma is None else sigma, "sigma"), self.nu)
@@ -397,24 +627,15 @@ class StudentT:
         sigma = positive_scalar(self.sigma if sigma is None else sigma, "sigma")
         return float(-np.sum(stats.t.logpdf(t, df=self.nu, loc=y, scale=sigma)))
 
-    def check_targets(self, t):
-        """Any finite real target is in the support."""
-
-    def data(self, t):
-        return t
-
-    def whitening_scale(self, z, t):
-        return self.sigma if self.sigma is not None else _residual_sd(z, t)
-
     def observe(self, mu, observed, **inputs):
         sigma = self.sigma_prior.rv("sigma") if self.learns_scale else self.sigma
         return pm.StudentT("t", nu=self.nu, mu=mu, sigma=sigma, observed=observed, dims="obs_id")
 
-    def sklearn_estimator(self):
-        return None
+    def map_start(self, x, t, design):
+        return _least_squares_start(self, x, t, design)[0]
 
 
-class Bernoulli:
+class Bernoulli(Likelihood):
     r"""Binary labels :math:`t_n \sim \mathrm{Bernoulli}(\mathrm{sigmoid}(y(x_n \mid w)))` <-> binary cross-entropy.
 
     :math:`-\log p(t \mid w) = \sum_n \big[\log(1 + e^{y_n}) - t_n y_n\big] = N\,\mathrm{BCE}(w)` (PRML eq. 4.90):
@@ -425,9 +646,8 @@ class Bernoulli:
     loss_name = "binary cross-entropy"
     link = "logit"
     classical = "LogisticRegression(C=inf): unpenalized logistic regression"
-    n_outputs = 1
-    scale_name = None
-    learns_scale = False
+    unbounded_hint = ("the classes may be separable by the features: put a proper prior (priors.Normal) on w "
+                      "or use fewer features")
 
     def __repr__(self):
         return "Bernoulli()"
@@ -458,8 +678,24 @@ class Bernoulli:
 
         return LogisticRegression(C=np.inf, fit_intercept=False, solver="newton-cholesky", tol=1e-12, max_iter=1000)
 
+    def check_maximum(self, z, t, names, n):
+        _check_classes(z, t, names, 2)
 
-class Categorical:
+
+def _check_classes(z, t, names, n_classes):
+    missing = sorted(set(range(n_classes)) - set(t.astype(int).tolist()))
+    if missing:
+        raise ValueError(f"class(es) {missing} never occur in t: under a flat prior on w their logits go to "
+                         "-infinity and the posterior is improper; put a proper prior (priors.Normal) on w")
+    if _separable(z, t.astype(int), n_classes):
+        raise ValueError(
+            f"the classes in t are separated by the features {names}: the likelihood grows without bound "
+            "as |w| -> infinity, so under a flat prior there is no MAP and the posterior is improper; "
+            "put a proper prior (priors.Normal) on w or use fewer features"
+        )
+
+
+class Categorical(Likelihood):
     r"""Class labels :math:`t_n \sim \mathrm{Categorical}(\mathrm{softmax}(0, y_1, \dots, y_{K-1}))` <-> cross-entropy.
 
     :math:`-\log p(t \mid w) = \sum_n \big[\log \sum_k e^{y_{nk}} - y_{n t_n}\big] = N\,\mathrm{CE}(w)`
@@ -467,13 +703,16 @@ class Categorical:
     class (dims ``feature``, ``class``), which makes the model identified under a flat prior. scikit-learn's
     multinomial ``LogisticRegression(C=np.inf)`` keeps K columns (a symmetric, unidentified parametrization):
     the two agree on the predicted probabilities, and on the differences of its columns from class 0's.
+
+    Parameters
+    ----------
+    n_classes : int >= 2
     """
 
     loss_name = "cross-entropy"
     link = "softmax (multinomial logit)"
     classical = "multinomial LogisticRegression(C=inf): softmax regression"
-    scale_name = None
-    learns_scale = False
+    unbounded_hint = Bernoulli.unbounded_hint
 
     def __init__(self, n_classes):
         if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
@@ -525,8 +764,11 @@ class Categorical:
 
         return LogisticRegression(C=np.inf, fit_intercept=False, solver="newton-cholesky", tol=1e-12, max_iter=1000)
 
+    def check_maximum(self, z, t, names, n):
+        _check_classes(z, t, names, self.n_classes)
 
-class Poisson:
+
+class Poisson(Likelihood):
     r"""Counts :math:`t_n \sim \mathrm{Poisson}(e^{y(x_n \mid w)})` <-> the Poisson deviance.
 
     :math:`-\log p(t \mid w) = \sum_n \big[e^{y_n} - t_n y_n + \log t_n!\big] = \frac N2 D(w) + \sum_n (t_n - t_n\log t_n
@@ -537,9 +779,7 @@ class Poisson:
     loss_name = "Poisson deviance"
     link = "log"
     classical = "PoissonRegressor(alpha=0): Poisson GLM"
-    n_outputs = 1
-    scale_name = None
-    learns_scale = False
+    unbounded_hint = "a pattern of zero counts may drive the log-mean to -infinity: put a proper prior (priors.Normal) on w"
 
     def __repr__(self):
         return "Poisson()"
@@ -573,5 +813,95 @@ class Poisson:
 
         return PoissonRegressor(alpha=0.0, fit_intercept=False, solver="newton-cholesky", tol=1e-12, max_iter=1000)
 
+    def check_maximum(self, z, t, names, n):
+        if t is not None and not np.any(t > 0):
+            raise ValueError("every count in t is 0: under a flat prior the log-mean goes to -infinity; "
+                             "put a proper prior (priors.Normal) on w")
 
-LIKELIHOODS = (Gaussian, Laplace, StudentT, Bernoulli, Categorical, Poisson)
+    def map_start(self, x, t, design):
+        return _least_squares_start(self, x, t, design, target=np.log(t + 0.5))[0]
+
+
+class Gamma(Likelihood):
+    r"""Positive targets :math:`t_n \sim \mathrm{Gamma}(k, \text{rate } k / \mu_n)`, :math:`\mu_n = e^{y(x_n \mid w)}` <-> the Gamma deviance.
+
+    The mean is :math:`\mu_n` and the variance :math:`\mu_n^2 / k`: a constant coefficient of variation
+    :math:`1/\sqrt k`, the noise of positive quantities measured on a relative scale (durations, costs, rainfall).
+
+    .. math::
+
+        -\log p(t \mid w, k) = \sum_n \Big[k\Big(\log\mu_n + \frac{t_n}{\mu_n}\Big) - (k - 1)\log t_n
+        - k \log k + \log\Gamma(k)\Big] = \frac{k}{2} N D(w) + \sum_n \big(\log t_n + k - k\log k + \log\Gamma(k)\big),
+
+    with :math:`D` the mean Gamma deviance (McCullagh and Nelder 1989, section 8.3). For any shape ``k`` the
+    maximum-likelihood ``w`` minimizes the deviance: ``GammaRegressor(alpha=0)``; with a ``Normal(s)`` prior
+    on ``w``, ``GammaRegressor(alpha=1 / (k N s^2))``.
+
+    Parameters
+    ----------
+    shape : float, optional
+        A known shape ``k``. When omitted it is the model variable ``shape`` with prior ``shape_prior``
+        (default ``HalfFlat()``).
+    shape_prior : models.priors.ScalePrior, optional
+
+    Examples
+    --------
+    >>> c1, c0 = Gamma(shape=2.0).loss_constants(n=1, t=np.array([1.0]))
+    >>> float(c1)
+    1.0
+    """
+
+    loss_name = "Gamma deviance"
+    link = "log"
+    classical = "GammaRegressor(alpha=0): Gamma GLM"
+    scale_name = "shape"
+
+    def __init__(self, shape=None, shape_prior=None):
+        self.shape = positive_scalar(shape, "shape", allow_none=True)
+        if shape is not None and shape_prior is not None:
+            raise ValueError("give either a fixed shape or a shape_prior for a learned shape, not both")
+        self.shape_prior = check_scale_prior(HalfFlat() if shape_prior is None else shape_prior, "shape_prior")
+
+    def __repr__(self):
+        return f"Gamma(shape={self.shape})" if self.shape is not None else f"Gamma(shape_prior={self.shape_prior!r})"
+
+    def loss(self, t, y):
+        return gamma_deviance(t, y)
+
+    def loss_constants(self, n, t=None, shape=None):
+        """(c1, c0) with NLL = c1 * N * deviance + c0; c0 depends on the targets ``t`` (not on ``w``)."""
+        k = self.shape if shape is None else shape
+        t = np.ones(n) if t is None else np.asarray(t, dtype=float)
+        return k / 2, float(np.sum(np.log(t) + k - k * np.log(k) + gammaln(k)))
+
+    def nll(self, t, y, shape=None):
+        t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+        k = positive_scalar(self.shape if shape is None else shape, "shape")
+        return float(np.sum(k * (y + t * np.exp(-y)) - (k - 1) * np.log(t) - k * np.log(k) + gammaln(k)))
+
+    def check_targets(self, t):
+        bad = np.asarray(t) <= 0
+        if bad.any():
+            rows = np.nonzero(bad)[0][:5].tolist()
+            raise ValueError(f"t must hold positive numbers for a Gamma likelihood; found "
+                             f"{np.asarray(t)[bad][:5].tolist()} at row(s) {rows}")
+
+    def whitening_scale(self, z, t):
+        if self.shape is not None:
+            return 1 / np.sqrt(self.shape)  # the information of y per observation is k
+        return _residual_sd(z, np.log(t))
+
+    def observe(self, mu, observed, **inputs):
+        k = self.shape_prior.rv("shape") if self.learns_scale else self.shape
+        return pm.Gamma("t", alpha=k, beta=k * pt.exp(-mu), observed=observed, dims="obs_id")
+
+    def sklearn_estimator(self):
+        from sklearn.linear_model import GammaRegressor
+
+        return GammaRegressor(alpha=0.0, fit_intercept=False, solver="newton-cholesky", tol=1e-12, max_iter=1000)
+
+    def map_start(self, x, t, design):
+        start, residual = _least_squares_start(self, x, t, design, target=np.log(t))
+        if self.learns_scale:
+            start["shape"] = 1 / max(float(np.var(residual)), 1e-6)  # Var log t ~ 1/k
+        return start

@@ -7,7 +7,7 @@ The generative story (row-vector convention, as in the code; :math:`a` is the ac
     z &= (x - m_x) / s_x \quad\text{(standardization, constants fixed on the training } x\text{)} \\
     h^{(0)} &= z, \qquad h^{(l+1)} = a\big(h^{(l)} W_l + b_l\big), \quad l = 0, \dots, L - 1 \\
     y(x \mid w) &= h^{(L)} W_L + b_L \\
-    w = (W_0, b_0, \dots, W_L, b_L) &\sim p(w) \quad\text{(Flat, or Normal on every weight and bias: weight decay)} \\
+    w = (W_0, b_0, \dots, W_L, b_L) &\sim p(w) \quad\text{(one prior on every weight and bias: Flat, Normal = weight decay, ...)} \\
     \sigma &\sim p(\sigma) \quad\text{(when learned: HalfFlat, HalfNormal, HalfCauchy, Jeffreys)} \\
     t_n &\sim \mathcal N\big(y(x_n \mid w), \sigma^2\big)
 
@@ -21,7 +21,8 @@ the network output ``mu`` (a ``Deterministic``, dims ``obs_id``), observed ``t``
 and ``t_obs`` in ``pm.Data``. The standardization constants :math:`m_x, s_x` are numbers in the graph, not
 functions of the data variable, so the same weights mean the same function after ``pm.set_data`` with new ``x``.
 
-Helpers working from the model alone (through ``model.mlp_spec``): :func:`mlp_forward` (the NumPy forward
+The model is a :class:`models.design.RegressionModel` whose ``design`` is the :class:`Network`. Helpers working
+from the model alone (through ``model.design``): :func:`mlp_forward` (the NumPy forward
 pass), :func:`mlp_initial_point` (a seeded Glorot/He start for :func:`models.fit_map` and
 :func:`models.fit_advi`) and :func:`mlp_predictive` (draws of ``mu`` and ``t`` at new inputs).
 """
@@ -35,15 +36,17 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from ._checks import as_data, as_new_inputs, posterior_tree
+from .design import RegressionModel, design_of
+from .fit.results import value_point
 from .likelihoods import Gaussian
-from .priors import SIGMA_PRIORS, Flat, Normal
+from .priors import Flat, check_w_prior
 
 ACTIVATIONS = ("tanh", "relu")
 
 
 @dataclass(frozen=True)
-class MLPSpec:
-    """What :func:`mlp_regression` built, attached to the model as ``model.mlp_spec``."""
+class Network:
+    """The design of a network model: what :func:`mlp_regression` built (``model.design``)."""
 
     hidden: tuple  # units per hidden layer
     activation: str
@@ -89,16 +92,12 @@ def _check_activation(activation):
 
 
 def _check_prior(prior):
-    prior = Flat() if prior is None else prior
-    if isinstance(prior, SIGMA_PRIORS):
-        raise TypeError(f"prior is the prior on the weights; {type(prior).__name__} is a prior for sigma "
-                        "(use sigma_prior)")
-    if not isinstance(prior, (Flat, Normal)):
-        raise TypeError(f"prior must be models.priors.Flat() or models.priors.Normal(scale) for mlp_regression, "
-                        f"got {prior!r}")
-    if isinstance(prior, Normal) and (prior.scale.ndim or prior.loc.ndim):
-        raise ValueError("prior: mlp_regression puts one Normal(loc, scale) on every weight and bias; give a scalar "
-                         f"scale and loc, got {prior!r}")
+    prior = check_w_prior(Flat() if prior is None else prior)
+    try:
+        prior.check_size(1)
+    except ValueError:
+        raise ValueError("prior: mlp_regression puts one prior on every weight and bias; give scalar parameters, "
+                         f"got {prior!r}") from None
     return prior
 
 
@@ -156,20 +155,22 @@ def mlp_regression(x, t, *, hidden=(8,), activation="tanh", prior=None, sigma=No
         Hidden-layer nonlinearity. Only the smooth ``tanh`` suits NUTS and the Laplace approximation: ``relu``
         makes the log density kinked (its gradient jumps), which breaks the leapfrog integrator's assumptions;
         it is fine for the MAP.
-    prior : priors.Flat or priors.Normal, default ``Flat()``
-        Prior on every weight and bias (a scalar ``scale`` and ``loc``). The flat prior makes the posterior
+    prior : models.priors.Prior, default ``Flat()``
+        Prior on every weight and bias (scalar parameters), e.g. ``priors.Normal(scale)``: weight decay. The flat
+        prior makes the posterior
         improper (the likelihood does not vanish as weights grow along saturated units): use it for the MAP
         only, and a Normal prior for ADVI or NUTS.
     sigma : float, optional
         A known noise sd. When omitted, ``sigma`` is learned under ``sigma_prior``.
-    sigma_prior : HalfFlat, HalfNormal, HalfCauchy or Jeffreys, default ``HalfFlat()``
+    sigma_prior : models.priors.ScalePrior, default ``HalfFlat()``
         As in :class:`models.likelihoods.Gaussian`.
 
     Returns
     -------
-    pm.Model
-        With weights ``W0``, ``b0``, ..., ``W{L}``, ``b{L}``, ``sigma`` when learned, the network output ``mu``
-        (dims ``obs_id``) and observed ``t`` (dims ``obs_id``); ``model.mlp_spec`` describes the network.
+    RegressionModel
+        A ``pm.Model`` with weights ``W0``, ``b0``, ..., ``W{L}``, ``b{L}`` (and one Potential ``<name>_prior`` per
+        weight when the prior adds a term), ``sigma`` when learned, the network output ``mu`` (dims ``obs_id``) and
+        observed ``t`` (dims ``obs_id``); ``model.design`` is the :class:`Network`.
 
     Notes
     -----
@@ -178,8 +179,13 @@ def mlp_regression(x, t, *, hidden=(8,), activation="tanh", prior=None, sigma=No
 
     Examples
     --------
-    >>> model = mlp_regression(x, t, hidden=(4,), sigma=0.1)
-    >>> map_point = fit_map(model, start=mlp_initial_point(model, 0))   # == the MSE-trained network
+    >>> import numpy as np
+    >>> from models import fit_map
+    >>> x = np.linspace(-1, 1, 20)
+    >>> model = mlp_regression(x, np.sin(3 * x), hidden=(4,), sigma=0.1)
+    >>> map_point = fit_map(model, start=mlp_initial_point(model, 0))   # the MSE-trained network
+    >>> map_point["W0"].shape, map_point["mu"].shape
+    ((1, 4), (20,))
     """
     hidden = _check_hidden(hidden)
     activation = _check_activation(activation)
@@ -190,9 +196,10 @@ def mlp_regression(x, t, *, hidden=(8,), activation="tanh", prior=None, sigma=No
     n_inputs = 1 if x.ndim == 1 else x.shape[1]
     n_layers = len(hidden)
     layer_names = tuple((f"W{l}", f"b{l}") for l in range(n_layers + 1))
-    spec = MLPSpec(hidden, activation, (mean, sd), x.ndim, layer_names, likelihood, prior)
-    n_parameters = sum(int(np.prod(shape)) for shape in spec.shapes(n_inputs).values())
-    if isinstance(prior, Flat) and likelihood.learns_sigma and len(t) <= n_parameters:
+    network = Network(hidden, activation, (mean, sd), x.ndim, layer_names, likelihood, prior)
+    n_parameters = sum(int(np.prod(shape)) for shape in network.shapes(n_inputs).values())
+    penalty = prior.penalty(1)
+    if penalty is not None and penalty.is_flat and likelihood.learns_sigma and len(t) <= n_parameters:
         raise ValueError(
             f"N = {len(t)} observations for {n_parameters} weights under a flat prior with a learned sigma: the "
             "network can fit t exactly, sigma -> 0 and there is no MAP; fix sigma, use fewer hidden units, or put "
@@ -204,7 +211,7 @@ def mlp_regression(x, t, *, hidden=(8,), activation="tanh", prior=None, sigma=No
                                                                [f"x{j}" for j in range(n_inputs)])}
     coords.update({name: np.arange(size) for name, size in zip(units, hidden)})
     in_dims = ["input", *units]
-    with pm.Model(coords=coords) as model:
+    with RegressionModel(network, coords=coords) as model:
         x_data = pm.Data("x", x, dims=("obs_id",) if x.ndim == 1 else ("obs_id", "input"))
         t_data = pm.Data("t_obs", t, dims="obs_id")
         h = (x_data[:, None] if x.ndim == 1 else x_data) - pt.as_tensor(mean)
@@ -213,28 +220,26 @@ def mlp_regression(x, t, *, hidden=(8,), activation="tanh", prior=None, sigma=No
             last = l == n_layers
             dims_w = (in_dims[l],) if last else (in_dims[l], units[l])
             dims_b = None if last else (units[l],)
-            if isinstance(prior, Flat):
-                w_l = pm.Flat(weight, dims=dims_w)
-                b_l = pm.Flat(bias, dims=dims_b)
-            else:
-                w_l = pm.Normal(weight, mu=float(prior.loc), sigma=float(prior.scale), dims=dims_w)
-                b_l = pm.Normal(bias, mu=float(prior.loc), sigma=float(prior.scale), dims=dims_b)
+            w_l = pm.Flat(weight, dims=dims_w)
+            b_l = pm.Flat(bias, dims=dims_b)
+            for name, value in ((weight, w_l), (bias, b_l)):
+                logp = prior.logp(pt.atleast_1d(value))
+                if logp is not None:
+                    pm.Potential(f"{name}_prior", logp)
             h = pt.dot(h, w_l) + b_l
             if not last:
                 h = _activate(h, activation, pt)
         mu = pm.Deterministic("mu", h, dims="obs_id")
         likelihood.observe(mu, t_data)
-    model.mlp_spec = spec
-    return model
+    return model.seal()
 
 
-def _spec(model):
-    if not isinstance(model, pm.Model):
-        raise TypeError(f"model must be a pm.Model, got {type(model).__name__}")
-    spec = getattr(model, "mlp_spec", None)
-    if spec is None:
-        raise ValueError("model has no mlp_spec: it was not made by models.mlp.mlp_regression")
-    return spec
+def _network(model):
+    network = design_of(model, Network)
+    if network is None:
+        raise ValueError("model has no Network design: it was not made by models.mlp.mlp_regression (or was edited "
+                         "since)")
+    return network
 
 
 def mlp_forward(params, x, *, activation="tanh", standardization=None):
@@ -250,7 +255,7 @@ def mlp_forward(params, x, *, activation="tanh", standardization=None):
         Inputs, on the original scale.
     activation : {"tanh", "relu"}
     standardization : tuple (m_x, s_x), optional
-        The model's constants (``model.mlp_spec.standardization``); None feeds ``x`` in as it is.
+        The model's constants (``model.design.standardization``); None feeds ``x`` in as it is.
 
     Returns
     -------
@@ -287,8 +292,13 @@ def mlp_initial_point(model, rng=None):
         Made by :func:`mlp_regression`.
     rng : np.random.Generator or int, optional
         The generator, or a seed for one.
+
+    Returns
+    -------
+    dict
+        Values of the model's value variables (weights, biases, and the transformed ``sigma`` when learned).
     """
-    spec = _spec(model)
+    spec = _network(model)
     rng = np.random.default_rng(rng)
     x, t = model["x"].get_value(), model["t_obs"].get_value()
     shapes = spec.shapes(1 if x.ndim == 1 else x.shape[1])
@@ -301,9 +311,7 @@ def mlp_initial_point(model, rng=None):
         last = l == len(spec.hidden)
         point[bias] = np.array(np.mean(t)) if last else 0.1 * rng.standard_normal(shapes[bias])
     if spec.likelihood.learns_sigma:
-        value = model.rvs_to_values[model["sigma"]]
-        sd = float(np.std(t)) or 1.0
-        point[value.name] = np.array(np.log(sd) if value.name.endswith("_log__") else sd)
+        point.update(value_point(model, {"sigma": float(np.std(t)) or 1.0}))  # through sigma's own transform
     return point
 
 
@@ -324,7 +332,7 @@ def mlp_predictive(model, idata, x_new, *, random_seed=None):
     Parameters
     ----------
     model : pm.Model
-        Made by :func:`mlp_regression` (its ``mlp_spec`` gives the architecture and standardization).
+        Made by :func:`mlp_regression` (its ``design`` gives the architecture and standardization).
     idata : xarray.DataTree
         With a ``posterior`` group holding ``W0``, ``b0``, ... (and ``sigma`` when learned), e.g. from
         :func:`models.sample_posterior` or :func:`models.fit_advi`.
@@ -339,7 +347,7 @@ def mlp_predictive(model, idata, x_new, *, random_seed=None):
         A ``predictions`` group with ``mu`` and ``t`` (dims ``chain``, ``draw``, ``obs_id``) and a
         ``predictions_constant_data`` group with ``x`` = ``x_new``.
     """
-    spec = _spec(model)
+    spec = _network(model)
     posterior_tree(idata)
     x_new = as_new_inputs(x_new, model["x"].get_value())
     params = _posterior_params(spec, idata.posterior)

@@ -24,7 +24,8 @@ the range of each column of x, found in a first pass.
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
+
+from .optimize import triangular_factor
 
 CHUNK_ROWS = 65_536
 
@@ -40,13 +41,14 @@ class GaussianStatistics:
     rss: float
 
 
-def _is_dask(value):
+def is_dask(value) -> bool:
+    """Whether ``value`` is a Dask collection (by its module, so Dask is imported only when used)."""
     return type(value).__module__.split(".")[0] == "dask"
 
 
 def is_out_of_core(x, t):
     """Whether ``x`` or ``t`` is a memory-mapped array or a Dask array (read in chunks, never loaded whole)."""
-    return any(isinstance(v, np.memmap) or _is_dask(v) for v in (x, t))
+    return any(isinstance(v, np.memmap) or is_dask(v) for v in (x, t))
 
 
 def _check_array(value, name, ndim):
@@ -82,7 +84,7 @@ class ChunkedData:
 
     def __init__(self, x, t, *, chunk_rows=CHUNK_ROWS):
         for name, value in (("x", x), ("t", t)):
-            if not (isinstance(value, np.ndarray) or _is_dask(value)):
+            if not (isinstance(value, np.ndarray) or is_dask(value)):
                 raise TypeError(f"{name} must be a NumPy, memory-mapped or Dask array here, got {type(value).__name__}")
         _check_array(x, "x", (1, 2))
         _check_array(t, "t", (1,))
@@ -90,7 +92,7 @@ class ChunkedData:
             raise ValueError(f"x and t must have the same number of rows, got {x.shape[0]} and {t.shape[0]}")
         if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
             raise ValueError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
-        self.dask = _is_dask(x) or _is_dask(t)
+        self.dask = is_dask(x) or is_dask(t)
         if self.dask:
             import dask.array as da
 
@@ -125,16 +127,6 @@ def _apply(function, x, t, start):
     return function(x, t)
 
 
-def _triangular_factor(rows):
-    """R of the QR factorization of ``rows`` (overwritten), padded to square and with a non-negative diagonal."""
-    width = rows.shape[1]
-    (r,) = scipy.linalg.qr(rows, mode="r", overwrite_a=True, check_finite=False)  # Householder (LAPACK geqrf)
-    r = r[:width]
-    r = np.vstack([r, np.zeros((width - r.shape[0], width))]) if r.shape[0] < width else r
-    signs = np.where(np.diag(r) < 0, -1.0, 1.0)  # flipping a row of R flips a column of Q: same factorization
-    return signs[:, None] * r
-
-
 def gaussian_statistics(data, transform):
     """One pass over ``data`` (:class:`ChunkedData`): the :class:`GaussianStatistics` of the design
     ``transform(x, np)`` (the conditioned features) and t."""
@@ -142,11 +134,11 @@ def gaussian_statistics(data, transform):
         z = transform(x, np)
         rows = np.empty((len(t), z.shape[1] + 1), order="F")  # LAPACK's layout: no copy inside the QR
         rows[:, :-1], rows[:, -1] = z, t
-        return _triangular_factor(rows)
+        return triangular_factor(rows, overwrite=True)
 
     factors = data.map(factor_of_chunk)
     factor = factors[0]
     for block in factors[1:]:
-        factor = _triangular_factor(np.asfortranarray(np.vstack([factor, block])))
+        factor = triangular_factor(np.asfortranarray(np.vstack([factor, block])), overwrite=True)
     p = factor.shape[0] - 1
     return GaussianStatistics(n=data.n, r=factor[:p, :p], z=factor[:p, p], rss=float(factor[p, p] ** 2))

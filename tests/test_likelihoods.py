@@ -48,7 +48,7 @@ def test_nll_is_an_affine_function_of_the_loss(name, rng):
     density written independently (scipy.stats where it has it)."""
     x, t, likelihood = data_for(name, rng)
     model = regression(x, t, likelihood=likelihood)
-    spec = model.regression_spec
+    spec = model.design
     logp = model.compile_logp(vars=model.observed_RVs, jacobian=False)
     design = spec.internal_design(x)
     n = len(t)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-import models.pathfinder
+import models.fit.approximate
 from analyses import map_vs_posterior
 from models import PolynomialBasis, exact_posterior, fit_pathfinder, gaussian_regression, priors
 
@@ -151,5 +151,5 @@ def test_fit_pathfinder_is_reproducible_and_learns_sigma(prml_data):
 
 
 def test_fit_pathfinder_docstring_example_runs():
-    result = doctest.testmod(models.pathfinder, raise_on_error=False)
+    result = doctest.testmod(models.fit.approximate, raise_on_error=False)
     assert result.attempted > 0 and result.failed == 0  # the example exists, and every line of it gives its output

@@ -9,6 +9,7 @@ import pytest
 from models import fit_advi, fit_map, priors, sample_posterior
 from analyses.loss_likelihood_table import flatten, hessian, mse_and_gradient, mse_objective, train_mse
 from models.mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
+from models.fit.results import free_from_values, value_point
 
 
 def sine_data(n, low, high, sigma, seed, frequency):
@@ -32,7 +33,7 @@ def test_model_variables_dims_and_standardization(rng):
     assert "b2" not in dims  # the output bias is a scalar
     assert dims["t"] == dims["mu"] == ("obs_id",)
     assert list(model.coords["input"]) == ["x"]
-    spec = model.mlp_spec
+    spec = model.design
     assert spec.hidden == (4, 2) and spec.activation == "tanh"
     assert spec.layer_names == (("W0", "b0"), ("W1", "b1"), ("W2", "b2"))
     np.testing.assert_array_equal(spec.standardization[0], [x.mean()])
@@ -41,7 +42,9 @@ def test_model_variables_dims_and_standardization(rng):
     learned = mlp_regression(np.column_stack([x, x**2]), t, hidden=(3,), prior=priors.Normal(2.0),
                              sigma_prior=priors.HalfNormal(1.0))
     assert [v.name for v in learned.free_RVs] == ["W0", "b0", "W1", "b1", "sigma"]
-    assert {learned[name].owner.op.name for name in ("W0", "b0", "W1", "b1")} == {"normal"}
+    # the prior on every weight and bias is a Potential on a flat variable: the stated density, for any prior
+    assert {learned[name].owner.op.name for name in ("W0", "b0", "W1", "b1")} == {"flat"}
+    assert [p.name for p in learned.potentials] == ["W0_prior", "b0_prior", "W1_prior", "b1_prior"]
     assert learned.named_vars_to_dims["x"] == ("obs_id", "input")
     assert list(learned.coords["input"]) == ["x0", "x1"]
 
@@ -59,14 +62,14 @@ def test_nll_is_scaled_mse_and_so_is_its_gradient(activation, hidden, two_d, sig
     x = rng.normal(size=(n, 2)) if two_d else rng.uniform(-1, 2, n)
     t = rng.normal(size=n)
     model = mlp_regression(x, t, hidden=hidden, activation=activation, sigma=sigma, prior=prior)
-    spec = model.mlp_spec
+    spec = model.design
     shapes = spec.shapes(x.shape[1] if two_d else 1)
     params = {name: rng.normal(size=shape) for name, shape in shapes.items()}
     point = dict(params)
     noise_sd = sigma
     if sigma is None:
         noise_sd = 0.7
-        point["sigma_log__"] = np.log(noise_sd)
+        point.update(value_point(model, {"sigma": noise_sd}))
 
     log_likelihood = float(model.compile_logp(vars=model.observed_RVs)(point))
     mse, mse_gradient = mse_and_gradient(params, x, t, activation=activation, standardization=spec.standardization)
@@ -87,7 +90,7 @@ def test_same_weights_same_function_after_set_data(rng):
     x, t = rng.uniform(0, 3, 10), rng.normal(size=10)
     model = mlp_regression(x, t, hidden=(5,), sigma=1.0)
     params = mlp_initial_point(model, rng)
-    spec = model.mlp_spec
+    spec = model.design
     mu_fn = model.compile_fn(model.replace_rvs_by_values([model["mu"]])[0], inputs=model.value_vars)
     np.testing.assert_allclose(mu_fn(params), mlp_forward(params, x, activation="tanh",
                                                           standardization=spec.standardization), rtol=1e-13)
@@ -109,7 +112,7 @@ def test_initial_point_is_seeded_and_complete(rng):
         np.testing.assert_array_equal(first[name], again[name])
         assert np.shape(first[name]) == np.shape(model.initial_point()[name])
     assert first["b1"] == pytest.approx(t.mean())
-    assert first["sigma_log__"] == pytest.approx(np.log(t.std()))
+    assert free_from_values(model, first)["sigma"] == pytest.approx(t.std())
     assert not np.array_equal(mlp_initial_point(model, 5)["W0"], first["W0"])
 
 
@@ -130,7 +133,7 @@ def test_map_is_the_mse_trained_network(prior):
     x, t = sine_data(**MAP_DATA)
     sigma, n = 0.1, len(t)
     model = mlp_regression(x, t, hidden=(3,), sigma=sigma, prior=prior)
-    spec = model.mlp_spec
+    spec = model.design
     start = mlp_initial_point(model, MAP_START_SEED)
     decay = 0.0 if prior is None else sigma**2 / (n * float(prior.scale) ** 2)
 
@@ -171,9 +174,9 @@ CASES = [
     ("hidden=(8.0,)", dict(hidden=(8.0,)), TypeError, r"hidden must be a tuple of positive integers, got an entry"),
     ("hidden=()", dict(hidden=()), ValueError, r"hidden must have at least one layer"),
     ("activation", dict(activation="sigmoid2"), ValueError, r"activation must be one of \('tanh', 'relu'\)"),
-    ("Laplace prior", dict(prior=priors.Laplace(1.0)), TypeError, r"prior must be models.priors.Flat\(\) or"),
-    ("sigma prior as prior", dict(prior=priors.HalfNormal(1.0)), TypeError, r"HalfNormal is a prior for sigma"),
-    ("per-weight scale", dict(prior=priors.Normal([1.0, 2.0])), ValueError, r"give a scalar scale and loc"),
+    ("prior not a Prior", dict(prior="ridge"), TypeError, r"prior must be a models.priors.Prior"),
+    ("sigma prior as prior", dict(prior=priors.HalfNormal(1.0)), TypeError, r"HalfNormal is a prior for a scale"),
+    ("per-weight scale", dict(prior=priors.Normal([1.0, 2.0])), ValueError, r"give scalar parameters"),
     ("sigma=-1", dict(sigma=-1), ValueError, r"sigma must be finite and > 0"),
     ("sigma and sigma_prior", dict(sigma=1.0, sigma_prior=priors.HalfNormal(1.0)), ValueError, r"either a fixed sigma"),
     ("length mismatch", dict(t=T[:5]), ValueError, r"same number of rows, got 8 and 5"),
@@ -196,7 +199,7 @@ def test_bad_input_is_refused_before_any_graph(arguments, error, message, monkey
 def test_helpers_refuse_other_models_and_bad_arguments(rng):
     x, t = rng.normal(size=(10, 2)), rng.normal(size=10)
     model = mlp_regression(x, t, hidden=(2,), sigma=1.0)
-    with pytest.raises(ValueError, match=r"no mlp_spec"):
+    with pytest.raises(ValueError, match=r"no Network design"):
         mlp_initial_point(pm.Model())
     with pytest.raises(TypeError, match=r"model must be a pm.Model"):
         mlp_initial_point("model")
@@ -219,7 +222,7 @@ def test_predictive_draws_are_the_forward_pass_plus_noise(sigma, rng):
     x, t = rng.uniform(-1, 1, 15), rng.normal(size=15)
     model = mlp_regression(x, t, hidden=(4,), sigma=sigma, prior=priors.Normal(1.0))
     chains, draws = 2, 2000
-    shapes = model.mlp_spec.shapes(1)
+    shapes = model.design.shapes(1)
     posterior = {name: rng.normal(size=(chains, draws, *shape)) for name, shape in shapes.items()}
     if sigma is None:
         posterior["sigma"] = rng.uniform(0.2, 1.0, size=(chains, draws))
@@ -230,7 +233,7 @@ def test_predictive_draws_are_the_forward_pass_plus_noise(sigma, rng):
     for chain, draw in [(0, 0), (1, 1234)]:
         one = {name: value[chain, draw] for name, value in posterior.items()}
         np.testing.assert_allclose(mu[chain, draw], mlp_forward(one, x_new, activation="tanh",
-                                                                standardization=model.mlp_spec.standardization),
+                                                                standardization=model.design.standardization),
                                    rtol=1e-13)
     noise_sd = sigma if sigma is not None else posterior["sigma"][..., None]
     z = (t_new - mu) / noise_sd
@@ -262,7 +265,7 @@ def test_advi_band_widens_away_from_the_data():
     x, t = sine_data(**BAND_DATA)
     model = mlp_regression(x, t, hidden=(3,), activation="relu", sigma=0.1, prior=priors.Normal(1.0))
     map_point = fit_map(model, start=mlp_initial_point(model, 0))
-    start = {name: map_point[name] for name in model.mlp_spec.parameter_names}
+    start = {name: map_point[name] for name in model.design.parameter_names}
     idata = fit_advi(model, n=5000, draws=500, random_seed=2, start=start)
     inside, outside = band_sd(model, idata)
     assert outside > 2 * inside, (inside, outside)

@@ -87,7 +87,7 @@ def test_exact_posterior_with_learned_sigma(prml_data):
 
 def test_non_conjugate_models_are_refused_with_the_reason(prml_data):
     x, t = prml_data
-    with pytest.raises(ValueError, match="Laplace prior on w is not conjugate"):
+    with pytest.raises(ValueError, match=r"the prior Laplace\(.*\) on w is not conjugate"):
         exact_posterior(gaussian_regression(x, t, sigma=SIGMA, prior=priors.Laplace(1.0)))
     with pytest.raises(ValueError, match="HalfCauchy"):
         exact_posterior(gaussian_regression(x, t, sigma_prior=priors.HalfCauchy(1.0)))
@@ -100,7 +100,7 @@ def test_advi_reaches_the_mean_field_optimum(conjugate_model):
     1/sqrt(H_ii) in the coordinates it factorizes (PRML eq. 10.12-10.13): here ADVI's, w_internal, with w = T w_internal.
     """
     model, (mean, covariance) = conjugate_model
-    to_w = model.regression_spec.to_w
+    to_w = model.design.to_w
     precision_internal = to_w.T @ np.linalg.inv(covariance) @ to_w
     mean_field_covariance = to_w @ np.diag(1 / np.diag(precision_internal)) @ to_w.T
     advi = draws_of(fit_advi(model, n=3000, draws=20_000, random_seed=4))

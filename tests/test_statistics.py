@@ -25,6 +25,7 @@ from models import (
     sample_posterior,
 )
 from models.builders import STATISTICS_MIN_ROWS
+from models.fit.results import value_point
 from models.statistics import ChunkedData, gaussian_statistics
 
 
@@ -57,19 +58,18 @@ def test_log_density_and_gradient_equal_the_row_wise_model(data, case):
     x, t = data
     x = x[:, 0] if isinstance(case.get("basis"), (PolynomialBasis, GaussianBasis)) else x
     rows, stats = both(x, t, **case)
-    assert rows.regression_spec.statistics is None and stats.regression_spec.statistics is not None
+    assert rows.design.statistics is None and stats.design.statistics is not None
     assert "t" not in stats.named_vars and "x" not in stats.named_vars
     w_map = fit_map(stats)["w"]
     rng = np.random.default_rng(1)
-    functions = [(m.compile_logp(), m.compile_dlogp(), m.regression_spec.to_w, m.initial_point()) for m in (rows, stats)]
+    functions = [(m.compile_logp(), m.compile_dlogp(), m.design.to_w, m.initial_point()) for m in (rows, stats)]
     for _ in range(5):
         w = w_map + 0.05 * rng.normal(size=len(w_map))
         log_sigma = np.log(0.3) + 0.2 * rng.normal()
         values = []
-        for logp, dlogp, to_w, point in functions:
+        for (logp, dlogp, to_w, point), model in zip(functions, (rows, stats)):
             point = dict(point, w_internal=np.linalg.solve(to_w, w))
-            if "sigma_log__" in point:
-                point["sigma_log__"] = log_sigma
+            point.update(value_point(model, {"sigma": np.exp(log_sigma)}) if "sigma" in model.named_vars else {})
             gradient = np.asarray(dlogp(point))
             p = len(w)
             # the gradient in w: d/dw = T^-T d/dw_internal (w_internal comes first in the value variables)
@@ -121,11 +121,11 @@ def test_predict_from_statistics(data):
 
 
 def test_large_log_likelihoods_are_left_out_until_asked(data, monkeypatch):
-    import models.posterior
+    import models.fit.results
 
     x, t = data
     _, stats = both(x, t, sigma=0.3)
-    monkeypatch.setattr(models.posterior, "LOG_LIKELIHOOD_MAX_VALUES", 1000)
+    monkeypatch.setattr(models.fit.results, "LOG_LIKELIHOOD_MAX_VALUES", 1000)
     with pytest.warns(UserWarning, match="add_log_likelihood"):
         idata = exact_posterior(stats, draws=10, random_seed=1)
     assert "log_likelihood" not in idata.children
@@ -153,7 +153,7 @@ def test_memory_mapped_files(data, tmp_path):
     np.save(tmp_path / "t.npy", t)
     x_map, t_map = np.load(tmp_path / "x.npy", mmap_mode="r"), np.load(tmp_path / "t.npy", mmap_mode="r")
     model = gaussian_regression(x_map, t_map)  # memory-mapped: statistics whatever N
-    assert model.regression_spec.statistics is not None
+    assert model.design.statistics is not None
     np.testing.assert_allclose(fit_map(model)["w"], fit_map(gaussian_regression(x, t))["w"], rtol=1e-12)
 
 
@@ -177,7 +177,7 @@ def test_dask_arrays_on_a_local_cluster(data, dask_client):
     x_dask, t_dask = da.from_array(x, chunks=(700, 2)), da.from_array(t, chunks=1100)  # unaligned row chunks
     model = gaussian_regression(x_dask, t_dask)
     reference = gaussian_regression(x, t, sufficient_statistics=True)
-    statistics, expected = model.regression_spec.statistics, reference.regression_spec.statistics
+    statistics, expected = model.design.statistics, reference.design.statistics
     np.testing.assert_allclose(statistics.r, expected.r, rtol=1e-12, atol=1e-12 * np.abs(expected.r).max())
     np.testing.assert_allclose(fit_map(model)["w"], fit_map(reference)["w"], rtol=1e-12)
     idata = exact_posterior(model, draws=20, random_seed=1)  # log-likelihood read back through Dask
@@ -194,10 +194,10 @@ def test_when_statistics_are_used(data):
     rng = np.random.default_rng(2)
     big_x = rng.normal(size=STATISTICS_MIN_ROWS)
     big_t = big_x + rng.normal(size=STATISTICS_MIN_ROWS)
-    assert gaussian_regression(big_x, big_t).regression_spec.statistics is not None
-    assert gaussian_regression(big_x[:-1], big_t[:-1]).regression_spec.statistics is None
+    assert gaussian_regression(big_x, big_t).design.statistics is not None
+    assert gaussian_regression(big_x[:-1], big_t[:-1]).design.statistics is None
     heteroscedastic = likelihoods.Gaussian(sigma_basis=LinearBasis())
-    assert regression(big_x, big_t, likelihood=heteroscedastic).regression_spec.statistics is None
+    assert regression(big_x, big_t, likelihood=heteroscedastic).design.statistics is None
 
 
 @pytest.mark.parametrize("call, error, message", [

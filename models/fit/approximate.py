@@ -1,0 +1,306 @@
+r"""The approximations between the MAP point and NUTS: Laplace, Pathfinder and ADVI.
+
+- :func:`fit_laplace`: a Gaussian at the mode with the exact Hessian of the model's log density in the
+  unconstrained space (PRML section 4.4), mapped back;
+- :func:`fit_pathfinder`: pymc-extras' Pathfinder (Zhang et al. 2022), quasi-Newton paths and importance
+  resampling;
+- :func:`fit_advi`: mean-field ADVI (Kucukelbir et al. 2017), started at the MAP and its curvature;
+  :func:`advi_fitter` compiles it once for many data sets of one structure (``fit_advi`` is one call of it).
+
+Each returns an ``xarray.DataTree`` like :func:`models.sample_posterior`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pymc as pm
+from pymc.pytensorf import reseed_rngs
+from pytensor.tensor.random.type import RandomType
+from scipy.linalg import solve_triangular
+
+from ..design import design_of
+from .map import fit_map
+from .results import check_draws, check_model, complete, idata_from_values, raveled, value_point
+
+with warnings.catch_warnings():
+    # pymc-extras 0.15.1 imports better_optimize.constants.MINIMIZE_MODE_KWARGS when it is imported
+    # (pymc_extras/inference/laplace_approx/scipy_interface.py), a name better_optimize has deprecated. It is
+    # pymc-extras' own import, not something we call; a pymc-extras that drops it makes this filter a no-op.
+    warnings.filterwarnings("ignore", message="better_optimize.constants.MINIMIZE_MODE_KWARGS is deprecated",
+                            category=DeprecationWarning, module="pymc_extras")
+    import pymc_extras
+
+
+def _map_value_point(model):
+    """The MAP of a builder's model as a point of its value variables (the model's initial point otherwise)."""
+    return value_point(model, fit_map(model)) if design_of(model) is not None else model.initial_point()
+
+
+def _mode_of_theta(model, point):
+    """Newton steps from ``point`` to the mode of the density of the unconstrained theta (log-Jacobians included),
+    with the exact Hessian. Returns (theta, precision = -Hessian at the mode, unravel)."""
+    theta, unravel = raveled(model, point)
+    hessian_fn = model.compile_d2logp(vars=model.free_RVs, jacobian=True, negate_output=False)
+    if any(model.rvs_to_transforms[rv] is not None for rv in model.free_RVs):  # the MAP in sigma is not this mode
+        logp_fn = model.compile_logp(jacobian=True)
+        dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True)
+        for _ in range(100):
+            step = np.linalg.solve(-np.asarray(hessian_fn(unravel(theta))), np.asarray(dlogp_fn(unravel(theta))))
+            current = logp_fn(unravel(theta))
+            while logp_fn(unravel(theta + step)) < current and np.max(np.abs(step)) > 1e-14:
+                step = step / 2
+            theta = theta + step
+            if np.max(np.abs(step)) <= 1e-10 * max(1.0, np.max(np.abs(theta))):
+                break
+    return theta, -np.asarray(hessian_fn(unravel(theta)), dtype=float), unravel
+
+
+def fit_laplace(model, *, draws: int = 1000, random_seed=None):
+    r"""Laplace approximation: :math:`\mathcal N(\hat\theta, H^{-1})` in the unconstrained space (PRML eq. 4.134).
+
+    :math:`\theta` collects the model's value variables (``w_internal``; the log of a learned scale;
+    ``v_internal`` for sigma(x)). :math:`\hat\theta` is the mode of the density of :math:`\theta` itself (the
+    model's log density *with* the log-Jacobian of :math:`\sigma = e^{\log\sigma}`, reached by Newton steps from
+    :func:`models.fit_map`; for a flat prior on ``sigma`` its :math:`\hat\sigma^2` is SSE/(N-1), not the SSE/N of
+    the MAP in ``sigma``), and :math:`H = -\nabla^2 \log p(\theta \mid t)` is the exact Hessian there. Draws are
+    mapped back (:math:`\sigma = e^{\log\sigma}`, ``w = T w_internal``). For a known sigma and a Gaussian or flat
+    prior the posterior is Gaussian and this is exact; for the GLMs, :math:`H` at the MAP is
+    :math:`\Phi^\top \mathrm{diag}(\mathrm{Var}[t_n]) \Phi` plus the prior's precision (PRML eq. 4.97).
+    A prior with an L1 part has no curvature away from its kink, so the Gaussian sees only the likelihood's
+    curvature there (too wide for coefficients the prior holds at 0). A likelihood that is not smooth in ``w``
+    (the Laplace, i.e. the MAE) has no Hessian and is refused.
+
+    Parameters
+    ----------
+    model : pm.Model
+        A builder's model (started at its exact MAP), or any PyMC model (started at the generic MAP).
+    draws : int
+    random_seed : int, optional
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior`` (one chain of ``draws``), ``observed_data``, ``constant_data``, ``log_likelihood``.
+    """
+    check_model(model)
+    draws = check_draws(draws, "draws")
+    design = design_of(model)
+    if design is not None and not design.likelihood.smooth:
+        raise ValueError(f"fit_laplace: the {design.likelihood!r} likelihood is not smooth in w ({design.likelihood.loss_name} "
+                         "is piecewise linear), so its Hessian is zero and there is no Gaussian approximation; "
+                         "use sample_posterior")
+    start = value_point(model, fit_map(model))
+    theta, precision, unravel = _mode_of_theta(model, start)
+    try:
+        cholesky = np.linalg.cholesky(precision)
+    except np.linalg.LinAlgError as error:
+        raise ValueError("the Hessian at the mode is not positive definite: no Laplace approximation") from error
+    rng = np.random.default_rng(random_seed)
+    noise = rng.standard_normal((draws, theta.size))
+    samples = [unravel(row) for row in theta + solve_triangular(cholesky.T, noise.T).T]
+    return idata_from_values(model, {name: np.stack([s[name] for s in samples])[None] for name in samples[0]})
+
+
+def mean_field_sds(model):
+    """A function ``start -> {value variable: 1/sqrt(H_ii)}`` (H: Hessian of -log p with log-Jacobians at
+    ``start``; log 2, PyMC's default, where H_ii <= 0), compiled once for ``model`` (its data may change).
+
+    Parameters
+    ----------
+    model : pm.Model
+
+    Returns
+    -------
+    callable
+        ``sds(start: dict) -> dict`` over the value variables.
+    """
+    hessian_fn = model.compile_d2logp(vars=model.free_RVs, jacobian=True, negate_output=False)
+    defaults = model.initial_point()
+
+    def sds(start):
+        theta, unravel = raveled(model, {**defaults, **start})
+        curvature = -np.diag(np.asarray(hessian_fn(unravel(theta)), dtype=float))
+        values = np.full_like(theta, np.log(2.0))
+        positive = curvature > 0
+        values[positive] = 1 / np.sqrt(curvature[positive])
+        return unravel(values)
+
+    return sds
+
+
+def advi_fitter(model, *, n: int = 10_000, log_likelihood: bool = True, **step_kwargs):
+    r"""Mean-field ADVI on ``model`` compiled once, for many data sets of one structure.
+
+    One ``pm.ADVI`` and its compiled step function (PyMC's defaults, as ``pm.fit``: ``adagrad_window``) serve
+    every call. Each call restarts from scratch: the variational means at ``start`` (default: the MAP of the
+    model's *current* data, so ``pm.set_data`` between calls gives a fit to the new data), the sds at
+    ``start_sigma`` (default: the mean-field optimum for the curvature at ``start``, see :func:`fit_advi`), the
+    optimizer's accumulators at their initial values, and the random streams of the step function seeded from
+    ``random_seed`` (``reseed_rngs``); then ``n`` steps and ``draws`` draws (``Approximation.sample``, seeded
+    from ``random_seed`` too). :func:`fit_advi` is one call of a fresh fitter, so the draws are the same.
+
+    Parameters
+    ----------
+    model : pm.Model
+    n : int
+        Optimization steps per fit.
+    log_likelihood : bool
+        Whether each result gets its pointwise log-likelihood (its compilation dominates a replication study).
+    **step_kwargs
+        Passed to the objective's ``step_function`` as ``pm.fit`` would (e.g. ``obj_optimizer=pm.adam(...)``).
+
+    Returns
+    -------
+    callable
+        ``fit(random_seed=None, draws=1000, start=None, start_sigma=None, progressbar=False) -> xarray.DataTree``
+        (one chain); ``progressbar`` prints a line at every tenth of the steps.
+    """
+    check_model(model)
+    n = check_draws(n, "n")
+    sds_at = mean_field_sds(model)
+    inference = pm.ADVI(model=model, start=_map_value_point(model))
+    step = inference.objective.step_function(score=True, **step_kwargs)
+    mu, rho = inference.approx.params
+    rngs = [i.variable for i in step.maker.inputs if isinstance(i.variable.type, RandomType)]
+    states = {i.variable: i.variable.get_value(borrow=False) for i in step.maker.inputs
+              if i.update is not None and not isinstance(i.variable.type, RandomType) and i.variable not in (mu, rho)}
+    value_vars = model.value_vars
+
+    def fit(random_seed=None, draws: int = 1000, start: dict | None = None, start_sigma: dict | None = None,
+            progressbar: bool = False):
+        draws = check_draws(draws, "draws")
+        seeds = np.random.default_rng(random_seed).integers(2**31, size=2)
+        start = _map_value_point(model) if start is None else {**model.initial_point(), **start}
+        sds = sds_at(start) if start_sigma is None else {**sds_at(start), **start_sigma}
+        reseed_rngs(rngs, int(seeds[0]))
+        for variable, value in states.items():
+            variable.set_value(value.copy())
+        mu.set_value(np.concatenate([np.ravel(start[v.name]) for v in value_vars]).astype(mu.dtype))
+        rho.set_value(np.log(np.expm1(np.concatenate([np.ravel(sds[v.name]) for v in value_vars]))).astype(rho.dtype))
+        loss = np.nan
+        for i in range(1, n + 1):
+            loss = step()
+            if progressbar and i % max(1, n // 10) == 0:
+                print(f"ADVI: {i} of {n} steps, loss {float(np.asarray(loss)):.4g}", flush=True)
+        if not np.isfinite(np.asarray(loss)).all():
+            raise FloatingPointError(f"ADVI: the objective is {loss} after {n} steps (NaN or infinite)")
+        idata = inference.approx.sample(draws, random_seed=int(seeds[1]))
+        return complete(model, idata, log_likelihood)
+
+    return fit
+
+
+def fit_advi(model, *, n: int = 10_000, draws: int = 1000, random_seed=None, start: dict | None = None,
+             start_sigma: dict | None = None, progressbar: bool = False, **step_kwargs):
+    r"""Mean-field ADVI (Kucukelbir et al. 2017): ``n`` steps of PyMC's ADVI, then ``draws`` draws.
+
+    The variational means start at ``start`` (a dict of value-variable values) when given, else at the MAP of
+    :func:`models.fit_map` for the builders' models (the stochastic optimizer's small steps would otherwise spend
+    most iterations travelling there), else at ``model.initial_point()``.
+
+    The variational sds start at ``start_sigma`` (a dict like ``start``) when given. Otherwise they start at the
+    mean-field optimum for a Gaussian with the curvature found at ``start``: :math:`1/\sqrt{H_{ii}}`, with
+    :math:`H` the Hessian of the negative log density (with log-Jacobians) there (PRML eq. 10.12: a factorized
+    Gaussian fitted by KL(q||p) takes the *diagonal of the precision*, not of the covariance). Where
+    :math:`H_{ii} \le 0` (``start`` is not at a mode) PyMC's default sd, log 2, is used.
+
+    Parameters
+    ----------
+    model : pm.Model
+    n : int
+        Optimization steps.
+    draws : int
+        Draws from the fitted Gaussian (one chain).
+    random_seed : int, optional
+        Seeds the optimizer's Monte Carlo gradients and the draws.
+    start, start_sigma : dict, optional
+        Starting means and sds, by value variable.
+    progressbar : bool
+        A line at every tenth of the steps.
+    **step_kwargs
+        As ``pm.fit`` passes them to the step function (e.g. ``obj_optimizer=pm.adam(learning_rate=0.01)``).
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior``, ``observed_data``, ``constant_data``, ``log_likelihood``.
+    """
+    return advi_fitter(model, n=n, **step_kwargs)(random_seed=random_seed, draws=draws, start=start,
+                                                  start_sigma=start_sigma, progressbar=progressbar)
+
+
+def fit_pathfinder(model, *, draws: int = 1000, random_seed=None, progressbar: bool = False, **kwargs):
+    r"""Multi-path Pathfinder variational inference (``pymc_extras.fit_pathfinder``), ``draws`` draws (one chain).
+
+    Pathfinder follows L-BFGS from jittered initial points towards the mode of the density of the
+    unconstrained parameters (log-Jacobians included). At each iterate it forms the Gaussian
+    :math:`\mathcal N(\theta_l + \Sigma_l \nabla \log p(\theta_l), \Sigma_l)`, with :math:`\Sigma_l` the L-BFGS
+    estimate of the inverse Hessian, and keeps the one with the highest ELBO. The draws of all paths are then
+    importance-resampled with Pareto-smoothed weights :math:`p(\theta)/q(\theta)`, without replacement (PSIS, the
+    default ``importance_sampling="psis"``).
+    Draws are mapped back (:math:`\sigma = e^{\log\sigma}`) and the deterministics (``w = T w_internal``) are
+    computed by pymc-extras.
+
+    Parameters
+    ----------
+    model : pm.Model
+        Any PyMC model; the builders' models get their log-likelihood and data groups added.
+    draws : int, default 1000
+        Draws returned (pymc-extras' ``num_draws``), all in one chain.
+    random_seed : int, optional
+        Seeds the jitter of the initial points, the draws and the resampling: the same seed gives the same draws.
+    progressbar : bool, default False
+        pymc-extras' progress bar (one row per path).
+    **kwargs
+        Passed to ``pymc_extras.fit_pathfinder``, e.g. ``num_paths`` (default 4), ``jitter`` (default 2.0),
+        ``importance_sampling`` (default ``"psis"``). Two defaults differ from pymc-extras':
+
+        - ``parallel=False``: the paths run one after the other in this process. The draws are the same either
+          way for a given seed; worker processes cost more than the paths of a small model, and forking a
+          process that already runs threads (nutpie, BLAS) can deadlock.
+        - ``num_draws_per_path=max(1000, draws)``: the resampling picks ``draws`` out of
+          ``num_paths x num_draws_per_path`` draws without replacement, so the pool stays at least
+          ``num_paths`` times larger than ``draws`` (with a pool of exactly ``draws`` it would return every draw
+          and the importance weights would change nothing).
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior`` (``w`` with dims ``feature``, ``sigma`` when learned, ``w_internal`` with dims
+        ``feature_internal``; dims ``chain`` = 1 and ``draw`` = ``draws``), ``observed_data``, ``constant_data``
+        and ``log_likelihood`` as the other rungs, plus pymc-extras' diagnostics: ``pathfinder`` (the Pareto
+        :math:`\hat k` of the importance weights, each path's status and ELBO, timings; its ``attrs["warnings"]``
+        lists pymc-extras' notes on the run) and ``lbfgs`` (each path's L-BFGS status and iterations).
+
+    References
+    ----------
+    Zhang, L., Carpenter, B., Gelman, A., & Vehtari, A. (2022). Pathfinder: Parallel quasi-Newton variational
+    inference. Journal of Machine Learning Research, 23(306), 1-49.
+
+    Examples
+    --------
+    A known noise sd and a Normal prior: the posterior is Gaussian, and Pathfinder recovers its mean.
+
+    >>> import numpy as np
+    >>> from models import PolynomialBasis, exact_posterior, gaussian_regression, priors
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.uniform(0, 1, 20)
+    >>> t = np.sin(2 * np.pi * x) + rng.normal(0, 0.3, 20)
+    >>> model = gaussian_regression(x, t, basis=PolynomialBasis(3), sigma=0.3, prior=priors.Normal(2.0))
+    >>> idata = fit_pathfinder(model, draws=1000, random_seed=1)
+    >>> dict(idata.posterior["w"].sizes)
+    {'chain': 1, 'draw': 1000, 'feature': 4}
+    >>> exact = exact_posterior(model, draws=1000, random_seed=2).posterior["w"]
+    >>> error = abs(idata.posterior["w"].mean(("chain", "draw")) - exact.mean(("chain", "draw")))
+    >>> bool((error < 0.2 * exact.std(("chain", "draw"))).all())
+    True
+    """
+    check_model(model)
+    draws = check_draws(draws, "draws")
+    kwargs.setdefault("parallel", False)
+    kwargs.setdefault("num_draws_per_path", max(1000, draws))
+    idata = pymc_extras.fit_pathfinder(model=model, num_draws=draws, random_seed=random_seed, progressbar=progressbar,
+                                       **kwargs)
+    return complete(model, idata)

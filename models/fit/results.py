@@ -1,0 +1,189 @@
+r"""Result assembly shared by every rung: points in the model's own variables, and DataTrees in ArviZ 1's schema.
+
+- :func:`model_point`: every free variable and deterministic of a model at given values of its free variables;
+- :func:`value_point`: the same point in the sampler's (transformed) value variables, through the model's own
+  transforms (``model.rvs_to_transforms``), never through variable names;
+- :func:`complete`: adds ``observed_data``, ``constant_data`` and the pointwise ``log_likelihood`` to a result;
+- :func:`add_log_likelihood`: the pointwise log-likelihood, also for models observed through statistics.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pymc as pm
+import xarray as xr
+from pymc.blocking import DictToArrayBijection, RaveledVars
+
+from .._checks import posterior_tree
+from ..design import design_of
+
+LOG_LIKELIHOOD_MAX_VALUES = 25_000_000  # 200 MB of float64: larger pointwise log-likelihoods only when asked
+
+
+def check_model(model) -> None:
+    """A TypeError unless ``model`` is a ``pm.Model``."""
+    if not isinstance(model, pm.Model):
+        raise TypeError(f"model must be a pm.Model, got {type(model).__name__}")
+
+
+def check_draws(value, name: str) -> int:
+    """``value`` as a positive int, or a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def model_point(model, free_values: dict) -> dict:
+    """Every free variable and deterministic of ``model`` (its own variables: ``sigma``, not its log), as NumPy
+    arrays, from the values of its free variables; the deterministics are computed by the model's graph."""
+    free = {rv.name: np.asarray(free_values[rv.name], dtype=float) for rv in model.free_RVs}
+    if model.deterministics:
+        function = model.compile_fn(list(model.deterministics), inputs=list(model.free_RVs), on_unused_input="ignore",
+                                    point_fn=False)
+        values = function(*(free[rv.name] for rv in model.free_RVs))
+        free.update({v.name: np.asarray(value) for v, value in zip(model.deterministics, values)})
+    return free
+
+
+def free_from_values(model, values: dict) -> dict:
+    """The free variables' values (``sigma``) from a point of the value variables (the log of ``sigma``)."""
+    outputs = model.replace_rvs_by_values(list(model.free_RVs))
+    function = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore", point_fn=False)
+    results = function(*(values[v.name] for v in model.value_vars))
+    return {rv.name: np.asarray(value) for rv, value in zip(model.free_RVs, results)}
+
+
+def value_point(model, free_values: dict) -> dict:
+    """The point of the value variables for given free-variable values (all or some), through each variable's
+    transform."""
+    point = {}
+    for rv in model.free_RVs:
+        if rv.name not in free_values:
+            continue
+        value = np.asarray(free_values[rv.name], dtype=float)
+        transform = model.rvs_to_transforms[rv]
+        if transform is not None:
+            value = np.asarray(transform.forward(value, *rv.owner.inputs).eval())
+        point[model.rvs_to_values[rv].name] = value
+    return point
+
+
+def raveled(model, point: dict):
+    """(theta, unravel): a point of the value variables as one flat vector, and its inverse."""
+    flat = DictToArrayBijection.map({v.name: point[v.name] for v in model.value_vars})
+    info = flat.point_map_info
+    return flat.data, lambda vector: DictToArrayBijection.rmap(RaveledVars(vector, info))
+
+
+def _observed_value(variable):
+    """The numbers behind an observed variable: a pm.Data's value or a constant's (``.eval()`` would compile)."""
+    if hasattr(variable, "get_value"):
+        return np.asarray(variable.get_value())
+    if hasattr(variable, "data"):
+        return np.asarray(variable.data)
+    return np.asarray(variable.eval())
+
+
+def complete(model, idata, log_likelihood: bool = True):
+    """Add ``observed_data`` / ``constant_data`` (when missing) and, unless told not to, the pointwise
+    log-likelihood (left out, with a warning, when it would exceed ``LOG_LIKELIHOOD_MAX_VALUES`` values)."""
+    if "observed_data" not in idata.children:
+        observed = {rv.name: _observed_value(model.rvs_to_values[rv]) for rv in model.observed_RVs}
+        constant = {v.name: np.asarray(v.get_value()) for v in model.data_vars}
+        dims = {name: list(model.named_vars_to_dims[name]) for name in (*observed, *constant)
+                if model.named_vars_to_dims.get(name)}
+        coords = {k: np.asarray(v) for k, v in model.coords.items()}
+        groups = {"observed_data": observed, "constant_data": constant}
+        idata.update(az.from_dict({k: v for k, v in groups.items() if v}, coords=coords, dims=dims))
+    if log_likelihood and "log_likelihood" not in idata.children:
+        design = design_of(model)
+        if design is not None and design.statistics is not None:
+            size = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"] * design.statistics.n
+            if size > LOG_LIKELIHOOD_MAX_VALUES:
+                warnings.warn(f"the pointwise log-likelihood would hold {size:.3g} values ({size * 8 / 1e9:.3g} GB): "
+                              "left out; add_log_likelihood(model, idata) adds it", UserWarning, stacklevel=3)
+                return idata
+        add_log_likelihood(model, idata)
+    return idata
+
+
+def add_log_likelihood(model, idata):
+    r"""Add the pointwise :math:`\log p(t_n \mid x_n, \theta^{(s)})` of every draw as ``idata.log_likelihood["t"]``.
+
+    For a model observed through its sufficient statistics the rows are read again from the data behind them
+    (NumPy, memory-mapped or Dask), chunk by chunk, so the extra memory is the result plus ~32 MB per chunk.
+    Other models use ``pm.compute_log_likelihood``.
+
+    Parameters
+    ----------
+    model : pm.Model
+    idata : xarray.DataTree
+        With a ``posterior`` group.
+
+    Returns
+    -------
+    xarray.DataTree
+        ``idata``, with ``log_likelihood["t"]`` (dims ``chain, draw, obs_id``), for ``az.loo`` / ``az.compare``.
+    """
+    check_model(model)
+    posterior_tree(idata)
+    design = design_of(model)
+    if design is None or design.statistics is None:
+        pm.compute_log_likelihood(idata, model=model, extend_inferencedata=True, progressbar=False)
+        return idata
+    posterior = idata.posterior
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    internal = posterior["w_internal"].values.reshape(chains * draws, -1)
+    likelihood = design.likelihood
+    if likelihood.learns_scale:
+        sigma = posterior[likelihood.scale_name].values.reshape(-1)
+    else:
+        sigma = np.full(chains * draws, likelihood.fixed_scale)
+    rows = max(1, 2**22 // len(sigma))  # (rows x draws) temporaries of 32 MB
+
+    def log_likelihood(x, t):
+        pieces = []
+        for start in range(0, len(t), rows):
+            mu = internal @ design.internal_design(x[start:start + rows]).T  # (draws, rows)
+            pieces.append(likelihood.pointwise_log_likelihood(t[start:start + rows], mu, sigma[:, None]))
+        return np.concatenate(pieces, axis=1)
+
+    values = np.concatenate(design.data.map(log_likelihood), axis=1).reshape(chains, draws, -1)
+    idata["log_likelihood"] = xr.Dataset({"t": (("chain", "draw", "obs_id"), values)},
+                                         coords={"chain": posterior["chain"], "draw": posterior["draw"],
+                                                 "obs_id": np.arange(values.shape[-1])})
+    return idata
+
+
+def posterior_from_internal(model, design, internal, scale=None, log_likelihood: bool = True):
+    """A DataTree from draws of ``w_internal`` (chain, draw, p) and of the learned scale (chain, draw)."""
+    posterior = {"w_internal": internal, "w": design.w_from_internal(internal)}
+    if scale is not None:
+        posterior[design.likelihood.scale_name] = scale
+    idata = az.from_dict(
+        {"posterior": posterior},
+        coords={"feature": list(model.coords["feature"]), "feature_internal": list(model.coords["feature_internal"])},
+        dims={"w": ["feature"], "w_internal": ["feature_internal"]},
+    )
+    return complete(model, idata, log_likelihood)
+
+
+def idata_from_values(model, values: dict):
+    """A DataTree from draws of the value variables, ``{name: (chain, draw, ...)}``: each is mapped back
+    through its transform (``sigma`` = exp of its log) and the deterministics (``w``, ``v``, sigma(x)) are
+    computed by the model itself."""
+    posterior = {}
+    for rv in model.free_RVs:
+        value = values[model.rvs_to_values[rv].name]
+        transform = model.rvs_to_transforms[rv]
+        posterior[rv.name] = value if transform is None else np.asarray(transform.backward(value, *rv.owner.inputs).eval())
+    dims = {name: list(model.named_vars_to_dims[name]) for name in posterior if model.named_vars_to_dims.get(name)}
+    coords = {name: list(labels) for name, labels in model.coords.items()}
+    idata = az.from_dict({"posterior": posterior}, coords=coords, dims=dims)
+    dataset = idata["posterior"].to_dataset()
+    deterministics = pm.compute_deterministics(dataset, model=model, progressbar=False)
+    idata["posterior"] = dataset.merge(deterministics)
+    return complete(model, idata)

@@ -1,0 +1,122 @@
+r"""NUTS: the reference for any model.
+
+:func:`sample_posterior` runs nutpie's NUTS by default (as ``pm.sample`` does in PyMC 6 when nutpie is installed)
+or PyMC's own with ``nuts_sampler="pymc"``. :func:`nuts_fitter` compiles a model once and samples it again for new
+values of its ``pm.Data`` (simulation studies, data sets of one structure): the same draws as
+:func:`sample_posterior` for the same seed, without the compilation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+
+from .results import check_draws, check_model, complete
+
+NUTS_SAMPLERS = ("nutpie", "pymc")
+
+
+def _nutpie_seed(random_seed):
+    """nutpie's seed from ours (an int below 2**31; None stays None)."""
+    return random_seed if random_seed is None else int(np.random.default_rng(random_seed).integers(2**31))
+
+
+def sample_posterior(model, *, draws: int = 1000, tune: int = 1000, chains: int = 4, random_seed=None,
+                     nuts_sampler: str = "nutpie", progressbar: bool = False, **kwargs):
+    """NUTS draws from ``model``'s posterior, by the NUTS implementation named in ``nuts_sampler``.
+
+    Parameters
+    ----------
+    model : pm.Model
+        Any PyMC model; the builders' models get their log-likelihood and data groups added.
+    draws, tune, chains : int
+        Draws kept per chain, tuning steps per chain, number of chains.
+    random_seed : int, optional
+        Seeds every draw: the same seed gives the same draws.
+    nuts_sampler : {"nutpie", "pymc"}
+        ``"nutpie"`` (the default, as ``pm.sample`` in PyMC 6 does when nutpie is installed): nutpie's NUTS on the
+        model compiled by numba. ``"pymc"``: PyMC's own NUTS (``pm.sample(nuts_sampler="pymc")``).
+    progressbar : bool
+        The sampler's progress bar.
+    **kwargs
+        Passed to the sampler: ``target_accept``, and for nutpie e.g. ``adaptation="low_rank"`` (its low-rank
+        mass matrix, for strongly correlated posteriors).
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior``, ``sample_stats``, ``observed_data``, ``constant_data`` and ``log_likelihood``; the
+        sampler that ran is named in ``posterior.attrs["nuts_sampler"]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from models import gaussian_regression
+    >>> model = gaussian_regression(np.array([0.0, 1.0, 2.0, 3.0]), np.array([0.1, 0.9, 2.1, 2.9]), sigma=0.2)
+    >>> idata = sample_posterior(model, draws=100, tune=100, chains=2, random_seed=1)
+    >>> idata.posterior.attrs["nuts_sampler"], dict(idata.posterior["w"].sizes)
+    ('nutpie', {'chain': 2, 'draw': 100, 'feature': 2})
+    """
+    check_model(model)
+    if kwargs.get("sampler") in NUTS_SAMPLERS:  # the suite's old keyword; nutpie's own sampler= ("mclmc") passes
+        raise TypeError("sample_posterior takes nuts_sampler= (PyMC's name), not sampler=")
+    draws, tune, chains = check_draws(draws, "draws"), check_draws(tune, "tune"), check_draws(chains, "chains")
+    if nuts_sampler not in NUTS_SAMPLERS:
+        raise ValueError(f"nuts_sampler must be one of {NUTS_SAMPLERS}, got {nuts_sampler!r}")
+    if nuts_sampler == "pymc":
+        # the pointwise log-likelihood is added by complete (on statistics, the rows', not the statistics')
+        idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model,
+                          nuts_sampler="pymc", progressbar=progressbar, **kwargs)
+    else:
+        import nutpie
+
+        kwargs.setdefault("save_warmup", False)
+        idata = nutpie.sample(nutpie.compile_pymc_model(model), draws=draws, tune=tune, chains=chains,
+                              seed=_nutpie_seed(random_seed), progress_bar=progressbar, **kwargs)
+    idata["posterior"].attrs["nuts_sampler"] = nuts_sampler
+    return complete(model, idata)
+
+
+def nuts_fitter(model, *, draws: int = 1000, tune: int = 1000, chains: int = 4, log_likelihood: bool = False,
+                **kwargs):
+    """nutpie's NUTS on ``model``, compiled once, for many data sets of the same structure.
+
+    Parameters
+    ----------
+    model : pm.Model
+        The model whose structure every data set shares; data sets differ only in its ``pm.Data`` values.
+    draws, tune, chains : int
+    log_likelihood : bool
+        Whether each result gets its pointwise log-likelihood (off by default: simulation studies rarely need it).
+    **kwargs
+        Passed to ``nutpie.sample`` (``target_accept``, ``adaptation``, ...).
+
+    Returns
+    -------
+    callable
+        ``fit(random_seed=None, **data) -> xarray.DataTree``: sets the ``pm.Data`` values in ``data`` (by name;
+        e.g. ``t_obs=t``) in the compiled model and in ``model`` (``pm.set_data``, so the result's data groups
+        are the new ones) and samples. For the same seed and data it returns the draws of
+        ``sample_posterior(model, nuts_sampler="nutpie", ...)``.
+    """
+    import nutpie
+
+    check_model(model)
+    draws, tune, chains = check_draws(draws, "draws"), check_draws(tune, "tune"), check_draws(chains, "chains")
+    compiled = nutpie.compile_pymc_model(model)
+    kwargs.setdefault("save_warmup", False)
+    names = {v.name for v in model.data_vars}
+
+    def fit(random_seed=None, **data):
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"{unknown} are not pm.Data of the model; they are {sorted(names)}")
+        if data:
+            pm.set_data(data, model=model)
+        current = compiled.with_data(**{name: model[name].get_value() for name in data}) if data else compiled
+        idata = nutpie.sample(current, draws=draws, tune=tune, chains=chains, seed=_nutpie_seed(random_seed),
+                              progress_bar=False, **kwargs)
+        idata["posterior"].attrs["nuts_sampler"] = "nutpie"
+        return complete(model, idata, log_likelihood)
+
+    return fit
