@@ -22,9 +22,23 @@ from .basis import GaussianBasis, LinearBasis, PolynomialBasis
 from .builders import gaussian_regression, regression
 from .design import Design, RegressionModel, design_of
 from .diagnostics import convergence
-from .fit import (add_log_likelihood, advi_fitter, empirical_bayes, exact_posterior, fit_advi, fit_laplace, fit_map,
-                  fit_pathfinder, least_squares, log_evidence, log_likelihood_at, mean_field_sds, nuts_fitter, predict,
-                  sample_posterior)
+from .fit import (
+                  add_log_likelihood,
+                  advi_fitter,
+                  empirical_bayes,
+                  exact_posterior,
+                  fit_advi,
+                  fit_laplace,
+                  fit_map,
+                  fit_pathfinder,
+                  least_squares,
+                  log_evidence,
+                  log_likelihood_at,
+                  mean_field_sds,
+                  nuts_fitter,
+                  predict,
+                  sample_posterior,
+)
 from .likelihoods import gaussian_nll, mse
 from .mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
 

@@ -71,7 +71,8 @@ def _legendre(u, degree, xp):
 
 
 def _legendre_coefficients(n):
-    """Exact monomial coefficients of P_n(u) (Rodrigues' formula): P_n = 2^-n sum_k (-1)^k C(n,k) C(2n-2k,n) u^(n-2k)."""
+    """Exact monomial coefficients of P_n(u) (Rodrigues' formula):
+    P_n = 2^-n sum_k (-1)^k C(n,k) C(2n-2k,n) u^(n-2k)."""
     coefficients = [Fraction(0)] * (n + 1)
     for k in range(n // 2 + 1):
         coefficients[n - 2 * k] += Fraction((-1) ** k * comb(n, k) * comb(2 * n - 2 * k, n), 2**n)

@@ -5,7 +5,7 @@ The generative story of every model here:
 .. math::
 
     w &\sim p(w) \quad\text{(the prior: Flat, Normal, Laplace, ElasticNet)} \\
-    \theta &\sim p(\theta) \quad\text{(the likelihood's own parameters when learned: }\sigma\text{, a scale, } v\text{)} \\
+    \theta &\sim p(\theta) \quad\text{(the likelihood's own learned parameters: }\sigma\text{, }b\text{, }v\text{)} \\
     t_n &\sim \text{likelihood}\big(y(x_n \mid w), \theta\big), \qquad y(x \mid w) = \Phi(x)\, w
 
 with the seed's case, the Gaussian :math:`t_n \sim \mathcal N(y(x_n \mid w), \sigma^2)`, as the default and

@@ -17,8 +17,10 @@ def convergence(idata, var_names=None, *, r_hat_max=R_HAT_MAX, ess_min=ESS_MIN):
     """
     posterior_tree(idata)
     if var_names is None:
-        var_names = [name for name in ("w", "sigma") if name in idata["posterior"]] or list(idata["posterior"].data_vars)
-    summary = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")  # unrounded: 1.0149 is not 1.01
+        var_names = ([name for name in ("w", "sigma") if name in idata["posterior"]]
+                     or list(idata["posterior"].data_vars))
+    # unrounded: 1.0149 is not 1.01
+    summary = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")
     divergences = int(idata["sample_stats"]["diverging"].sum()) if "sample_stats" in idata.children and \
         "diverging" in idata["sample_stats"] else 0
     report = {

@@ -49,6 +49,7 @@ from ._checks import positive_scalar
 from .optimize import elastic_net, least_absolute, lstsq, ridge_rows
 from .priors import HalfFlat, check_scale_prior
 
+
 def mse(t, y):
     """Mean squared error :math:`\\frac1N \\sum_n (t_n - y_n)^2`."""
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
@@ -67,7 +68,8 @@ def gaussian_nll(t, y, sigma):
 
 
 def heteroscedastic_nll(t, y, sigma):
-    """Gaussian NLL with one sd per observation: :math:`\\sum_n (t_n - y_n)^2 / (2\\sigma_n^2) + \\log\\sigma_n + \\log(2\\pi)/2`."""
+    """Gaussian NLL with one sd per observation:
+    :math:`\\sum_n (t_n - y_n)^2 / (2\\sigma_n^2) + \\log\\sigma_n + \\log(2\\pi)/2`."""
     t, y, sigma = (np.asarray(a, dtype=float) for a in (t, y, sigma))
     return float(np.sum(0.5 * ((t - y) / sigma) ** 2 + np.log(sigma) + 0.5 * np.log(2 * np.pi)))
 
@@ -85,7 +87,8 @@ def student_t_loss(t, y, sigma, nu):
 
 
 def binary_cross_entropy(t, y):
-    """Binary cross-entropy of 0/1 labels ``t`` given logits ``y``: mean of -t log p - (1 - t) log(1 - p), p = sigmoid(y)."""
+    """Binary cross-entropy of 0/1 labels ``t`` given logits ``y``: mean of -t log p - (1 - t) log(1 - p),
+    p = sigmoid(y)."""
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     return float(np.mean(np.logaddexp(0.0, y) - t * y))
 
@@ -97,7 +100,8 @@ def cross_entropy(t, y):
 
 
 def poisson_deviance(t, y):
-    """Mean Poisson deviance of counts ``t`` given log-means ``y``: :math:`\\frac2N \\sum_n (t_n \\log(t_n/\\mu_n) - t_n + \\mu_n)`.
+    """Mean Poisson deviance of counts ``t`` given log-means ``y``:
+    :math:`\\frac2N \\sum_n (t_n \\log(t_n/\\mu_n) - t_n + \\mu_n)`.
 
     The same number as ``sklearn.metrics.mean_poisson_deviance(t, exp(y))``.
     """
@@ -109,7 +113,8 @@ def poisson_deviance(t, y):
 
 
 def gamma_deviance(t, y):
-    """Mean Gamma deviance of positive ``t`` given log-means ``y``: :math:`\\frac2N \\sum_n (t_n/\\mu_n - \\log(t_n/\\mu_n) - 1)`.
+    """Mean Gamma deviance of positive ``t`` given log-means ``y``:
+    :math:`\\frac2N \\sum_n (t_n/\\mu_n - \\log(t_n/\\mu_n) - 1)`.
 
     The same number as ``sklearn.metrics.mean_gamma_deviance(t, exp(y))``.
     """
@@ -296,7 +301,6 @@ class Gaussian(Likelihood):
     loss_name = "MSE"
     classical = "ordinary least squares: LinearRegression(fit_intercept=False)"
     scale_name = "sigma"
-    conjugate = True
 
     def __init__(self, sigma=None, sigma_prior=None, sigma_basis=None):
         self.sigma = positive_scalar(sigma, "sigma", allow_none=True)
@@ -503,7 +507,9 @@ class Laplace(Likelihood):
         self.scale_prior = check_scale_prior(HalfFlat() if scale_prior is None else scale_prior, "scale_prior")
 
     def __repr__(self):
-        return f"Laplace(scale={self.scale})" if self.scale is not None else f"Laplace(scale_prior={self.scale_prior!r})"
+        if self.scale is not None:
+            return f"Laplace(scale={self.scale})"
+        return f"Laplace(scale_prior={self.scale_prior!r})"
 
     def loss(self, t, y):
         return mae(t, y)
@@ -592,7 +598,8 @@ class StudentT(Likelihood):
     nu : float > 0
         Degrees of freedom (small: heavy tails; nu -> infinity: the Gaussian).
     sigma : float, optional
-        A known scale. When omitted it is the model variable ``sigma`` with prior ``sigma_prior`` (default ``HalfFlat()``).
+        A known scale. When omitted it is the model variable ``sigma`` with prior ``sigma_prior``
+        (default ``HalfFlat()``).
     sigma_prior : models.priors.ScalePrior, optional
     """
 
@@ -771,15 +778,16 @@ class Categorical(Likelihood):
 class Poisson(Likelihood):
     r"""Counts :math:`t_n \sim \mathrm{Poisson}(e^{y(x_n \mid w)})` <-> the Poisson deviance.
 
-    :math:`-\log p(t \mid w) = \sum_n \big[e^{y_n} - t_n y_n + \log t_n!\big] = \frac N2 D(w) + \sum_n (t_n - t_n\log t_n
-    + \log t_n!)`, with :math:`D` the mean Poisson deviance: the MAP under a flat prior is
-    ``PoissonRegressor(alpha=0)``.
+    :math:`-\log p(t \mid w) = \sum_n \big[e^{y_n} - t_n y_n + \log t_n!\big]
+    = \frac N2 D(w) + \sum_n (t_n - t_n\log t_n + \log t_n!)`, with :math:`D` the mean Poisson deviance: the MAP
+    under a flat prior is ``PoissonRegressor(alpha=0)``.
     """
 
     loss_name = "Poisson deviance"
     link = "log"
     classical = "PoissonRegressor(alpha=0): Poisson GLM"
-    unbounded_hint = "a pattern of zero counts may drive the log-mean to -infinity: put a proper prior (priors.Normal) on w"
+    unbounded_hint = ("a pattern of zero counts may drive the log-mean to -infinity: put a proper prior "
+                      "(priors.Normal) on w")
 
     def __repr__(self):
         return "Poisson()"
@@ -823,7 +831,8 @@ class Poisson(Likelihood):
 
 
 class Gamma(Likelihood):
-    r"""Positive targets :math:`t_n \sim \mathrm{Gamma}(k, \text{rate } k / \mu_n)`, :math:`\mu_n = e^{y(x_n \mid w)}` <-> the Gamma deviance.
+    r"""Positive targets :math:`t_n \sim \mathrm{Gamma}(k, \text{rate } k / \mu_n)`, :math:`\mu_n = e^{y(x_n \mid w)}`
+    <-> the Gamma deviance.
 
     The mean is :math:`\mu_n` and the variance :math:`\mu_n^2 / k`: a constant coefficient of variation
     :math:`1/\sqrt k`, the noise of positive quantities measured on a relative scale (durations, costs, rainfall).

@@ -7,7 +7,7 @@ The generative story (row-vector convention, as in the code; :math:`a` is the ac
     z &= (x - m_x) / s_x \quad\text{(standardization, constants fixed on the training } x\text{)} \\
     h^{(0)} &= z, \qquad h^{(l+1)} = a\big(h^{(l)} W_l + b_l\big), \quad l = 0, \dots, L - 1 \\
     y(x \mid w) &= h^{(L)} W_L + b_L \\
-    w = (W_0, b_0, \dots, W_L, b_L) &\sim p(w) \quad\text{(one prior on every weight and bias: Flat, Normal = weight decay, ...)} \\
+    w = (W_0, b_0, \dots, W_L, b_L) &\sim p(w) \quad\text{(one prior on every weight and bias; Normal: weight decay)} \\
     \sigma &\sim p(\sigma) \quad\text{(when learned: HalfFlat, HalfNormal, HalfCauchy, Jeffreys)} \\
     t_n &\sim \mathcal N\big(y(x_n \mid w), \sigma^2\big)
 

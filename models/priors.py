@@ -73,13 +73,18 @@ class Penalty:
         return float(np.sum(self.l1.reshape(shape) * np.abs(d) + 0.5 * self.l2.reshape(shape) * d**2))
 
 
+def _per_feature(value, p):
+    """A scalar or (p,) parameter as a fresh (p,) array."""
+    return np.broadcast_to(value, (p,)).astype(float)
+
+
 class Prior:
     """A prior on the weights ``w``: the base class of the family.
 
     A subclass provides ``logp(w)`` (a PyTensor expression, or None for no term) and ``penalty(p)`` (a
     :class:`Penalty`, or None when its density is not of the L1 + L2 form). Optional: ``sd`` (a scale per
-    feature to condition the sampler's coordinates), ``sklearn_estimator(sigma, n)`` (the scikit-learn twin of the Gaussian
-    MAP with its exact constants), ``check_size(p)``.
+    feature to condition the sampler's coordinates), ``sklearn_estimator(sigma, n)`` (the scikit-learn twin of the
+    Gaussian MAP with its exact constants), ``check_size(p)``.
     """
 
     name = "prior"
@@ -173,7 +178,7 @@ class Normal(_LocationScale):
         return pm.logp(pm.Normal.dist(mu=self.loc, sigma=self.scale), w).sum()
 
     def penalty(self, p):
-        return Penalty(np.broadcast_to(self.loc, (p,)).copy(), np.zeros(p), np.broadcast_to(self.scale**-2.0, (p,)).copy())
+        return Penalty(_per_feature(self.loc, p), np.zeros(p), _per_feature(self.scale**-2.0, p))
 
     @property
     def sd(self):
@@ -186,7 +191,8 @@ class Normal(_LocationScale):
 
 
 class Laplace(_LocationScale):
-    r"""Laplace prior :math:`p(w_j) = \frac{1}{2 b_j} e^{-|w_j - \mathrm{loc}_j| / b_j}`, :math:`b` = ``scale``: the lasso.
+    r"""Laplace prior :math:`p(w_j) = \frac{1}{2 b_j} e^{-|w_j - \mathrm{loc}_j| / b_j}`, :math:`b` = ``scale``:
+    the lasso.
 
     Penalty :math:`\sum_j |w_j - \mathrm{loc}_j| / b_j`. sklearn's Lasso minimizes
     :math:`\frac{1}{2N}\lVert t - \Phi w\rVert^2 + \alpha \lVert w \rVert_1`; multiplying the MAP objective
@@ -205,7 +211,7 @@ class Laplace(_LocationScale):
         return pm.logp(pm.Laplace.dist(mu=self.loc, b=self.scale), w).sum()
 
     def penalty(self, p):
-        return Penalty(np.broadcast_to(self.loc, (p,)).copy(), np.broadcast_to(1 / self.scale, (p,)).copy(), np.zeros(p))
+        return Penalty(_per_feature(self.loc, p), _per_feature(1 / self.scale, p), np.zeros(p))
 
     @property
     def sd(self):
@@ -274,8 +280,8 @@ class ElasticNet(Prior):
         return pt.sum(-pt.abs(d) / self.l1_scale - d**2 / (2 * self.l2_scale**2) - log_z)
 
     def penalty(self, p):
-        return Penalty(np.broadcast_to(self.loc, (p,)).copy(), np.broadcast_to(1 / self.l1_scale, (p,)).copy(),
-                       np.broadcast_to(self.l2_scale**-2.0, (p,)).copy())
+        return Penalty(_per_feature(self.loc, p), _per_feature(1 / self.l1_scale, p),
+                       _per_feature(self.l2_scale**-2.0, p))
 
     @property
     def sd(self):
@@ -351,7 +357,8 @@ class HalfFlat(ScalePrior):
 
 
 class Jeffreys(ScalePrior):
-    r"""Jeffreys' prior :math:`p(s) \propto 1/s` (flat in :math:`\log s`); Gaussian mode :math:`\sigma^2 = \mathrm{SSE}/(N+1)`.
+    r"""Jeffreys' prior :math:`p(s) \propto 1/s` (flat in :math:`\log s`);
+    Gaussian mode :math:`\sigma^2 = \mathrm{SSE}/(N+1)`.
 
     With a flat prior on ``w`` the Gaussian posterior is conjugate: :math:`\sigma^2 \mid t \sim
     \mathrm{InvGamma}((N-p)/2, \mathrm{SSE}/2)` and ``w`` is Student-t (BDA3 section 14.2).
@@ -372,7 +379,8 @@ class Jeffreys(ScalePrior):
 
 
 class HalfNormal(ScalePrior):
-    r""":math:`s \sim \mathrm{HalfNormal}(\mathrm{scale})`; Gaussian mode :math:`\sigma^2 = \tfrac{a^2}{2}\big(\sqrt{N^2 + 4\,\mathrm{SSE}/a^2} - N\big)`, :math:`a` = ``scale``."""
+    r""":math:`s \sim \mathrm{HalfNormal}(a)`, :math:`a` = ``scale``; Gaussian mode
+    :math:`\sigma^2 = \tfrac{a^2}{2}\big(\sqrt{N^2 + 4\,\mathrm{SSE}/a^2} - N\big)`."""
 
     def __init__(self, scale):
         self.scale = positive_scalar(scale, "scale")

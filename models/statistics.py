@@ -53,7 +53,7 @@ def is_out_of_core(x, t):
 
 def _check_array(value, name, ndim):
     dtype = np.dtype(value.dtype)
-    if dtype == bool:
+    if dtype.kind == "b":
         raise TypeError(f"{name} is a boolean array; pass numbers (e.g. {name}.astype(float) if 0/1 is meant)")
     if dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of real numbers, got dtype {dtype}")

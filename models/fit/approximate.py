@@ -88,9 +88,9 @@ def fit_laplace(model, *, draws: int = 1000, random_seed=None):
     draws = check_draws(draws, "draws")
     design = design_of(model)
     if design is not None and not design.likelihood.smooth:
-        raise ValueError(f"fit_laplace: the {design.likelihood!r} likelihood is not smooth in w ({design.likelihood.loss_name} "
-                         "is piecewise linear), so its Hessian is zero and there is no Gaussian approximation; "
-                         "use sample_posterior")
+        raise ValueError(f"fit_laplace: the {design.likelihood!r} likelihood is not smooth in w "
+                         f"({design.likelihood.loss_name} is piecewise linear), so its Hessian is zero and there is "
+                         "no Gaussian approximation; use sample_posterior")
     start = value_point(model, fit_map(model))
     theta, precision, unravel = _mode_of_theta(model, start)
     try:

@@ -71,10 +71,12 @@ def exact_posterior(model, *, draws: int = 1000, random_seed=None, log_likelihoo
     r"""IID draws from the closed-form posterior of a conjugate Gaussian model (one chain).
 
     - known :math:`\sigma`, a Gaussian or flat prior: :math:`w \mid t \sim \mathcal N(m_N, S_N)`,
-      :math:`S_N^{-1} = \Lambda^{-1} + \Phi^\top\Phi/\sigma^2`, :math:`m_N = S_N(\Lambda^{-1} m_0 + \Phi^\top t/\sigma^2)`
+      :math:`S_N^{-1} = \Lambda^{-1} + \Phi^\top\Phi/\sigma^2`,
+      :math:`m_N = S_N(\Lambda^{-1} m_0 + \Phi^\top t/\sigma^2)`
       (PRML eq. 3.49-3.51);
     - learned :math:`\sigma` with a flat prior on ``w`` and :math:`p(\sigma) \propto \sigma^{-k}` (``HalfFlat``: k = 0,
-      ``Jeffreys``: k = 1): :math:`\sigma^2 \mid t \sim \mathrm{InvGamma}\big(\tfrac{N + k - p - 1}{2}, \tfrac{\mathrm{SSE}}{2}\big)`,
+      ``Jeffreys``: k = 1):
+      :math:`\sigma^2 \mid t \sim \mathrm{InvGamma}\big(\tfrac{N + k - p - 1}{2}, \tfrac{\mathrm{SSE}}{2}\big)`,
       :math:`w \mid \sigma, t \sim \mathcal N(\hat w, \sigma^2 (\Phi^\top\Phi)^{-1})`; marginally ``w`` is Student-t.
 
     Parameters
@@ -142,7 +144,8 @@ def log_evidence(model) -> float:
     """
     design = design_of(model)
     if design is None:
-        raise ValueError("log_evidence needs a model made (and not edited since) by models.regression / gaussian_regression")
+        raise ValueError("log_evidence needs a model made (and not edited since) by models.regression / "
+                         "gaussian_regression")
     likelihood, penalty = design.likelihood, design.penalty
     if not likelihood.conjugate or likelihood.learns_scale:
         raise ValueError("log_evidence is closed-form for a Gaussian likelihood with a known sigma only: fix sigma "

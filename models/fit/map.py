@@ -253,7 +253,8 @@ def log_likelihood_at(model, w, sigma=None):
                          "gaussian_regression")
     likelihood = design.likelihood
     if likelihood.n_outputs > 1 or getattr(likelihood, "heteroscedastic", False):
-        raise ValueError(f"log_likelihood_at takes one weight vector and one scale, not the parameters of {likelihood!r}")
+        raise ValueError(f"log_likelihood_at takes one weight vector and one scale, not the parameters of "
+                         f"{likelihood!r}")
     w = np.asarray(w, dtype=float)
     p = design.p
     if w.shape[-1:] != (p,) or w.ndim > 2:
@@ -264,7 +265,8 @@ def log_likelihood_at(model, w, sigma=None):
             raise ValueError(f"this model learns {likelihood.scale_name}: pass its value as sigma")
         scale = {likelihood.scale_name: positive_scalar(sigma, "sigma")}
     elif sigma is not None:
-        raise ValueError(f"this model has a fixed {likelihood.scale_name} = {likelihood.fixed_scale}; do not pass sigma")
+        raise ValueError(f"this model has a fixed {likelihood.scale_name} = {likelihood.fixed_scale}; "
+                         "do not pass sigma")
     logp = model.compile_logp(vars=model.observed_RVs, sum=True)
     internal = design.internal_from_w(np.atleast_2d(w).T).T
     values = np.array([float(logp(value_point(model, {"w_internal": row, **scale}))) for row in internal])

@@ -68,7 +68,8 @@ def predict(model, idata, x_new, *, random_seed=None):
                             pred_dims={"t": ["obs_id"], "mu": ["obs_id"]})
     clone = clone_model(model)
     t_dtype = model["t_obs"].get_value().dtype  # integer labels and counts stay integers
-    t_placeholder = np.zeros(m, dtype=t_dtype) if t_dtype.kind in "iu" else np.ones(m, dtype=t_dtype)  # in every support
+    # a placeholder for t, in every likelihood's support (0 for labels and counts, 1 for positive targets)
+    t_placeholder = np.zeros(m, dtype=t_dtype) if t_dtype.kind in "iu" else np.ones(m, dtype=t_dtype)
     pm.set_data({"x": x_new, "t_obs": t_placeholder}, model=clone, coords={"obs_id": np.arange(m)})
     with warnings.catch_warnings():
         # PyMC warns that Potentials are ignored when sampling forward. Ours is the prior on w, already in the

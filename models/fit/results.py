@@ -179,7 +179,9 @@ def idata_from_values(model, values: dict):
     for rv in model.free_RVs:
         value = values[model.rvs_to_values[rv].name]
         transform = model.rvs_to_transforms[rv]
-        posterior[rv.name] = value if transform is None else np.asarray(transform.backward(value, *rv.owner.inputs).eval())
+        if transform is not None:
+            value = np.asarray(transform.backward(value, *rv.owner.inputs).eval())
+        posterior[rv.name] = value
     dims = {name: list(model.named_vars_to_dims[name]) for name in posterior if model.named_vars_to_dims.get(name)}
     coords = {name: list(labels) for name, labels in model.coords.items()}
     idata = az.from_dict({"posterior": posterior}, coords=coords, dims=dims)

@@ -63,22 +63,18 @@ def sample_posterior(model, *, draws: int = 1000, tune: int = 1000, chains: int 
     draws, tune, chains = check_draws(draws, "draws"), check_draws(tune, "tune"), check_draws(chains, "chains")
     if nuts_sampler not in NUTS_SAMPLERS:
         raise ValueError(f"nuts_sampler must be one of {NUTS_SAMPLERS}, got {nuts_sampler!r}")
-    if nuts_sampler == "pymc":
-        # the pointwise log-likelihood is added by complete (on statistics, the rows', not the statistics')
-        idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model,
-                          nuts_sampler="pymc", progressbar=progressbar, **kwargs)
-    else:
-        import nutpie
-
-        kwargs.setdefault("save_warmup", False)
-        idata = nutpie.sample(nutpie.compile_pymc_model(model), draws=draws, tune=tune, chains=chains,
-                              seed=_nutpie_seed(random_seed), progress_bar=progressbar, **kwargs)
+    if nuts_sampler == "nutpie":  # one call of a fresh fitter: the draws of nuts_fitter for the same seed
+        return nuts_fitter(model, draws=draws, tune=tune, chains=chains, log_likelihood=True, progressbar=progressbar,
+                           **kwargs)(random_seed)
+    # the pointwise log-likelihood is added by complete (on statistics, the rows', not the statistics')
+    idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model, nuts_sampler="pymc",
+                      progressbar=progressbar, **kwargs)
     idata["posterior"].attrs["nuts_sampler"] = nuts_sampler
     return complete(model, idata)
 
 
 def nuts_fitter(model, *, draws: int = 1000, tune: int = 1000, chains: int = 4, log_likelihood: bool = False,
-                **kwargs):
+                progressbar: bool = False, **kwargs):
     """nutpie's NUTS on ``model``, compiled once, for many data sets of the same structure.
 
     Parameters
@@ -88,6 +84,8 @@ def nuts_fitter(model, *, draws: int = 1000, tune: int = 1000, chains: int = 4, 
     draws, tune, chains : int
     log_likelihood : bool
         Whether each result gets its pointwise log-likelihood (off by default: simulation studies rarely need it).
+    progressbar : bool
+        nutpie's progress bar.
     **kwargs
         Passed to ``nutpie.sample`` (``target_accept``, ``adaptation``, ...).
 
@@ -115,7 +113,7 @@ def nuts_fitter(model, *, draws: int = 1000, tune: int = 1000, chains: int = 4, 
             pm.set_data(data, model=model)
         current = compiled.with_data(**{name: model[name].get_value() for name in data}) if data else compiled
         idata = nutpie.sample(current, draws=draws, tune=tune, chains=chains, seed=_nutpie_seed(random_seed),
-                              progress_bar=False, **kwargs)
+                              progress_bar=progressbar, **kwargs)
         idata["posterior"].attrs["nuts_sampler"] = "nutpie"
         return complete(model, idata, log_likelihood)
 
