@@ -57,8 +57,18 @@ import numpy as np
 import pymc as pm
 from scipy import stats
 
-from models import (LinearBasis, advi_fitter, convergence, exact_posterior, fit_advi, fit_map, gaussian_regression,
-                    nuts_fitter, priors, sample_posterior)
+from models import (
+    LinearBasis,
+    advi_fitter,
+    convergence,
+    exact_posterior,
+    fit_advi,
+    fit_map,
+    gaussian_regression,
+    nuts_fitter,
+    priors,
+    sample_posterior,
+)
 
 from .report import cached_arrays, check, parse_args, table, write_result
 
@@ -185,8 +195,9 @@ def run_learned_sigma(x, setting, rng, methods=("NUTS", "ADVI", "MAP plug-in")):
     """SBC of the learned-sigma model for ``methods`` on the same simulated data sets (one model, data swapped).
 
     Returns ``ranks`` ({method: {label: int array}}), ``truth``, per-data-set NUTS diagnostics (bulk and tail ESS,
-    R-hat, divergences and whether the run passes ``models.convergence``: arrays over data sets), posterior ``sd`` per method and label (arrays over data sets),
-    ``seeds``, the data ``t`` and timings. ADVI runs on the first ``advi_replications`` data sets.
+    R-hat, divergences and whether the run passes ``models.convergence``: arrays over data sets), posterior ``sd``
+    per method and label (arrays over data sets), ``seeds``, the data ``t`` and timings. ADVI runs on the first
+    ``advi_replications`` data sets.
     """
     replications, rank_draws = setting["replications"], setting["rank_draws"]
     w, sigma, t = simulate(x, replications, rng)
@@ -312,7 +323,8 @@ def calibration_tests(ranks, rank_draws, bins=None):
         counts = {label: rank_counts(values, rank_draws, b) for label, values in by_label.items()}
         p_values = {label: chi_square_p(c) for label, c in counts.items()}
         results[method] = {"replications": replications, "bins": b, "counts": counts, "p_values": p_values,
-                           "band": uniform_band(replications, b), "passed": all(p > 1 - LEVEL for p in p_values.values())}
+                           "band": uniform_band(replications, b),
+                           "passed": all(p > 1 - LEVEL for p in p_values.values())}
     return results
 
 
@@ -446,8 +458,8 @@ def main(argv=None):
     both_ways = min(float(np.min(v)) for v in advi_ratio.values()) < 0.8 < 1.25 < max(
         float(np.max(v)) for v in advi_ratio.values())
     cancel_text = ("Errors of both signs, pooled over the prior, partly cancel in the rank histograms: SBC checks "
-                   "calibration on average over the prior, not on each data set. " if both_ways and tests["ADVI"]["passed"]
-                   else "")
+                   "calibration on average over the prior, not on each data set. "
+                   if both_ways and tests["ADVI"]["passed"] else "")
     if len(control["index"]):
         fresh = np.concatenate(list(control_ratio.values()))
         shared = np.concatenate([v[control["index"]] for v in advi_ratio.values()])
@@ -469,8 +481,9 @@ def main(argv=None):
         f"(pass: p > 0.01 for every coordinate). "
         f"The check of the check, exact draws of the conjugate variant (sigma = {KNOWN_SIGMA} known), "
         f"{verdict('exact')} ({tests['exact']['replications']} data sets, p: {p_text('exact')}). "
-        f"NUTS {verdict('NUTS')} ({tests['NUTS']['replications']} data sets, p: {p_text('NUTS')}; {setting['chains']} chains x "
-        f"{setting['draws']} draws, target_accept {setting['target_accept']}, thinned to L; every run held to the convergence gates: "
+        f"NUTS {verdict('NUTS')} ({tests['NUTS']['replications']} data sets, p: {p_text('NUTS')}; "
+        f"{setting['chains']} chains x {setting['draws']} draws, target_accept {setting['target_accept']}, "
+        "thinned to L; every run held to the convergence gates: "
         f"{summary['nuts_data_sets_failing_gates']} of {len(nuts['ok'])} fail, worst R-hat {gate['max_r_hat']:.4f}, "
         f"lowest bulk/tail ESS {gate['min_ess_bulk']:.0f}/{gate['min_ess_tail']:.0f}, median bulk ESS "
         f"{np.median(nuts['ess_bulk']):.0f}, {gate['divergences']} divergences). "

@@ -2,7 +2,8 @@ r"""A learned noise level: the MAP (flat prior) is the MLE :math:`\hat\sigma^2 =
 
 Model: :math:`t_n \sim \mathcal N(\sum_{k=0}^{3} w_k x_n^k, \sigma^2)`, flat prior on ``w``, ``HalfFlat`` on
 :math:`\sigma`, on PRML 1.1 data (true :math:`\sigma = 0.3`). The profile log-likelihood
-:math:`\ell_p(\sigma) = \max_w \log p(t \mid w, \sigma) = -N\log\sigma - \mathrm{SSE}_{\min}/(2\sigma^2) - \frac N2\log 2\pi`
+:math:`\ell_p(\sigma) = \max_w \log p(t \mid w, \sigma) = -N\log\sigma - \mathrm{SSE}_{\min}/(2\sigma^2) -
+\frac N2\log 2\pi`
 peaks at :math:`\sqrt{\mathrm{SSE}/N}`, which is biased low: :math:`E[\mathrm{SSE}] = (N - p)\sigma^2`, so
 :math:`\mathrm{SSE}/(N-p)` is the unbiased estimate (PRML eq. 1.59 discussion, Bishop section 1.2.4).
 
@@ -27,8 +28,8 @@ def sigma_estimates(x, t):
     map_point = fit_map(gaussian_regression(x, t, basis=basis))
     sse = float(np.sum((t - basis.features(x) @ map_point["w"]) ** 2))
     n, p = len(t), DEGREE + 1
-    return {"n": n, "sigma2_map": float(map_point["sigma"] ** 2), "sse_over_n": sse / n, "sse_over_n_minus_p": sse / (n - p),
-            "w": map_point["w"], "sigma": float(map_point["sigma"])}
+    return {"n": n, "sigma2_map": float(map_point["sigma"] ** 2), "sse_over_n": sse / n,
+            "sse_over_n_minus_p": sse / (n - p), "w": map_point["w"], "sigma": float(map_point["sigma"])}
 
 
 def profile_log_likelihood(x, t, w, sigmas):
@@ -135,7 +136,8 @@ def main(argv=None):
         figures={
             "profile_likelihood": (plot_profile(sigmas, profile, estimate, check_points),
                                    "Profile log-likelihood of sigma, with the model's own log p at a few sigma."),
-            "bias": (plot_bias(10, maps, unbiased), "The MLE of sigma^2 against the unbiased SSE/(N-p) over repeated data."),
+            "bias": (plot_bias(10, maps, unbiased),
+                     "The MLE of sigma^2 against the unbiased SSE/(N-p) over repeated data."),
         },
         tables=[table("MAP sigma^2 against SSE/N and SSE/(N - p) (M = 3, true sigma^2 = 0.09)",
                       ["N", "sigma_MAP^2", "SSE/N", "SSE/(N-p)", "relative difference MAP vs SSE/N"],

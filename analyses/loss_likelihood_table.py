@@ -90,6 +90,8 @@ def equivalences(n, rng):
         compare=lambda m: special.softmax(categorical.logits(features @ m["w"]), axis=1))
     t = rng.poisson(np.exp(eta)).astype(float)
     row(likelihoods.Poisson(), t, likelihoods.Poisson().sklearn_estimator().fit(features, t).coef_)
+    t = rng.gamma(2.0, np.exp(eta) / 2.0)  # shape 2, mean exp(eta); the shape is learned by the model
+    row(likelihoods.Gamma(), t, likelihoods.Gamma().sklearn_estimator().fit(features, t).coef_)
 
     x1 = x[:, 0]
     t = 0.5 - x1 + np.exp(-1.0 + 0.5 * x1) * rng.normal(size=n)
@@ -102,9 +104,10 @@ def equivalences(n, rng):
 
     ours = np.concatenate([map_point["w"], map_point["v"]])
     reference = optimize.minimize(nll, ours + 0.01, method="BFGS", options={"gtol": 1e-10}).x
-    rows.append({"likelihood": repr(hetero), "loss": "Gaussian NLL of predicted variances", "link": "identity, log sigma",
-                 "estimator": "scipy BFGS on the Gaussian NLL loss (w, v)",
-                 "max_abs_diff": float(np.max(np.abs(ours - reference))), "max_abs_value": float(np.max(np.abs(reference)))})
+    rows.append({"likelihood": repr(hetero), "loss": "Gaussian NLL of predicted variances",
+                 "link": "identity, log sigma", "estimator": "scipy BFGS on the Gaussian NLL loss (w, v)",
+                 "max_abs_diff": float(np.max(np.abs(ours - reference))),
+                 "max_abs_value": float(np.max(np.abs(reference)))})
     return rows
 
 
@@ -197,7 +200,8 @@ def mlp_equivalence():
     difference = max(float(np.max(np.abs(ours[k] - reference[k]))) for k in names)
     largest = max(float(np.max(np.abs(reference[k]))) for k in names)
     return {"likelihood": "Gaussian(sigma=0.1), y = MLP(2,) tanh", "loss": "MSE of the network",
-            "link": "identity", "estimator": "MSE training: SciPy L-BFGS + Newton on a NumPy backprop MSE, same initialization",
+            "link": "identity",
+            "estimator": "MSE training: SciPy L-BFGS + Newton on a NumPy backprop MSE, same initialization",
             "max_abs_diff": difference, "max_abs_value": largest}
 
 
@@ -216,7 +220,8 @@ def robust_fits(rng):
 
 
 def _sample(cache, label, model, data, setting, seed):
-    config = {"data": data, "draws": setting["draws"], "tune": setting["tune"], "chains": setting["chains"], "seed": seed}
+    config = {"data": data, "draws": setting["draws"], "tune": setting["tune"], "chains": setting["chains"],
+              "seed": seed}
     return cached_idata(cache, label, config, lambda: sample_posterior(
         model, draws=setting["draws"], tune=setting["tune"], chains=setting["chains"], random_seed=seed, cores=1),
         __file__)
@@ -456,7 +461,8 @@ def main(argv=None):
         f"{summary['mlp_band_width_inside_data']['NUTS']:.2f} wide inside the data and "
         f"{summary['mlp_band_width_far_from_data']['NUTS']:.2f} far from it (NUTS). Mean-field ADVI "
         f"({setting['advi_n']} iterations from the MAP and its curvature) gives "
-        f"{summary['mlp_band_width_inside_data']['ADVI']:.2f} and {summary['mlp_band_width_far_from_data']['ADVI']:.2f}: "
+        f"{summary['mlp_band_width_inside_data']['ADVI']:.2f} and "
+        f"{summary['mlp_band_width_far_from_data']['ADVI']:.2f}: "
         "it widens too, but its independent Gaussians cannot follow the correlations between a network's weights, "
         "so its band is not the posterior's. The network's NUTS chains are "
         f"not gated: its posterior is multimodal (max R-hat {mlp_gate['max_r_hat']:.2f})."

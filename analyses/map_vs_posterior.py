@@ -8,8 +8,9 @@ Data (PRML 1.1, N = 12 so that the posterior is wide): :math:`x_n \sim U(0, 1)`,
     :math:`\mathcal N(m_N, S_N)` (PRML eq. 3.49-3.51), so its mode is its mean (MAP = :math:`m_N`) and the
     Laplace approximation is exact. Reference: iid draws from the closed form.
 (b) :math:`\sigma` learned, flat prior on ``w``, ``HalfFlat`` on :math:`\sigma` (MAP = MLE,
-    :math:`\hat\sigma^2 = \mathrm{SSE}/N`): :math:`\sigma^2 \mid t \sim \mathrm{InvGamma}((N - p - 1)/2, \mathrm{SSE}/2)`
-    is skewed and ``w`` is Student-t (BDA3 section 14.2). Reference: iid draws from the closed form.
+    :math:`\hat\sigma^2 = \mathrm{SSE}/N`): :math:`\sigma^2 \mid t \sim
+    \mathrm{InvGamma}((N - p - 1)/2, \mathrm{SSE}/2)` is skewed and ``w`` is Student-t (BDA3 section 14.2).
+    Reference: iid draws from the closed form.
 (c) :math:`\sigma = 0.3` known, :math:`w_k \sim \mathrm{Laplace}(0, 0.5)` (the lasso): the MAP has exact zeros, the
     posterior mean has none; there is no closed form. Reference: a long NUTS run.
 
@@ -40,8 +41,18 @@ import numpy as np
 import xarray as xr
 from scipy.stats import wasserstein_distance
 
-from models import (PolynomialBasis, convergence, exact_posterior, fit_advi, fit_laplace, fit_map, fit_pathfinder,
-                    gaussian_regression, priors, sample_posterior)
+from models import (
+    PolynomialBasis,
+    convergence,
+    exact_posterior,
+    fit_advi,
+    fit_laplace,
+    fit_map,
+    fit_pathfinder,
+    gaussian_regression,
+    priors,
+    sample_posterior,
+)
 
 from .mse_is_gaussian_mle import SIGMA, prml_data
 from .report import cached_idata, check, parse_args, table, write_result
@@ -137,7 +148,8 @@ def run_case(x, t, key, case, setting, rng, cache):
 
 
 def draws_by_coordinate(idata):
-    """{label: every draw of that coordinate}, labels as ``az.summary`` writes them: ``w[1]``, ``w[x]``, ..., ``sigma``."""
+    """{label: every draw of that coordinate}, labels as ``az.summary`` writes them: ``w[1]``, ``w[x]``, ...,
+    ``sigma``."""
     posterior = idata.posterior
     values = {f"w[{name}]": posterior["w"].sel(feature=name).values.ravel() for name in posterior["feature"].values}
     if "sigma" in posterior:
@@ -406,25 +418,27 @@ def main(argv=None):
         f"from its kink and overstates the sd up to {laplace_c_sd.max():.1f}-fold, where a short NUTS run has W1 "
         f"{c['NUTS']['wasserstein']:.2f}. "
         f"Pathfinder (L-BFGS from {pathfinder_paths} jittered starts, along each path the Gaussian with the L-BFGS "
-        "inverse Hessian that has the best ELBO, then Pareto-smoothed importance resampling of the pooled draws) has W1 "
-        f"{a['Pathfinder']['wasserstein']:.2f}, {b['Pathfinder']['wasserstein']:.2f}, "
+        "inverse Hessian that has the best ELBO, then Pareto-smoothed importance resampling of the pooled draws) "
+        f"has W1 {a['Pathfinder']['wasserstein']:.2f}, {b['Pathfinder']['wasserstein']:.2f}, "
         f"{c['Pathfinder']['wasserstein']:.2f} in (a), (b), (c), and its own diagnostic, the Pareto k of its "
         f"importance weights, is {pathfinder_k['a_known_sigma_normal_prior']:.2f}, "
         f"{pathfinder_k['b_learned_sigma_flat_prior']:.2f}, {pathfinder_k['c_known_sigma_laplace_prior']:.2f} (above "
         "0.7 the weights cannot correct the approximation). In (a) it recovers the Gaussian posterior (mean error "
         f"{a['Pathfinder']['mean_error']:.3f} sd, sd error {a['Pathfinder']['sd_error']:.3f}); in (b) its Gaussian in "
-        f"(w, log sigma) misses the skew as the Laplace approximation does (sd error {b['Pathfinder']['sd_error']:.2f}); "
+        "(w, log sigma) misses the skew as the Laplace approximation does "
+        f"(sd error {b['Pathfinder']['sd_error']:.2f}); "
         "in (c) its curvature comes from gradient differences along the L-BFGS path, which see the kink of |w| that "
         f"the exact Hessian at the mode does not: its sd is off by at most {100 * c['Pathfinder']['sd_error']:.0f}%, "
         f"the Laplace approximation's by up to {laplace_c_sd.max():.1f}-fold. "
         f"ADVI, mean-field and fitted by stochastic gradient steps ({setting['advi_n']} iterations), has "
-        f"W1 {a['ADVI']['wasserstein']:.2f}, {b['ADVI']['wasserstein']:.2f}, {c['ADVI']['wasserstein']:.2f} in (a), (b), "
-        "(c); in (a) "
+        f"W1 {a['ADVI']['wasserstein']:.2f}, {b['ADVI']['wasserstein']:.2f}, {c['ADVI']['wasserstein']:.2f} in "
+        "(a), (b), (c); in (a) "
         "the posterior is exactly a standard normal in the sampler's whitened coordinates, so the mean-field family "
         f"contains it and its sd error {a['ADVI']['sd_error']:.2f} is optimisation and Monte Carlo noise. "
         f"Wall time in case (a), PyTensor compilation included: MAP {1000 * a['MAP']['runtime_s']:.0f} ms, exact draws "
         f"{a['exact']['runtime_s']:.1f} s, Laplace {a['Laplace']['runtime_s']:.1f} s, Pathfinder "
-        f"{a['Pathfinder']['runtime_s']:.1f} s, ADVI {a['ADVI']['runtime_s']:.1f} s, NUTS {a['NUTS']['runtime_s']:.1f} s."
+        f"{a['Pathfinder']['runtime_s']:.1f} s, ADVI {a['ADVI']['runtime_s']:.1f} s, "
+        f"NUTS {a['NUTS']['runtime_s']:.1f} s."
     )
 
     tables = []

@@ -35,8 +35,17 @@ from scipy.linalg import cho_factor, cho_solve
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 
-from models import (PolynomialBasis, empirical_bayes, exact_posterior, fit_map, gaussian_regression, least_squares,
-                    log_evidence, mse, priors)
+from models import (
+    PolynomialBasis,
+    empirical_bayes,
+    exact_posterior,
+    fit_map,
+    gaussian_regression,
+    least_squares,
+    log_evidence,
+    mse,
+    priors,
+)
 
 from .mse_is_gaussian_mle import SIGMA, prml_data
 from .report import cached_idata, check, parse_args, table, write_result
@@ -134,7 +143,8 @@ def exact_waic(x, t, degree, alpha=ALPHA, sigma=SIGMA):
 
 
 def evidence_versus_degree(x, t, x_test, t_test, degrees):
-    """Per degree: ln p(t | M) at the fixed (alpha, beta), exact LOO, and the RMS of least squares and of the posterior mean."""
+    """Per degree: ln p(t | M) at the fixed (alpha, beta), exact LOO, and the RMS of least squares and of the
+    posterior mean."""
     rows = []
     for degree in degrees:
         basis = PolynomialBasis(degree)
@@ -235,7 +245,7 @@ def profile_evidence(x, t, degree, alphas):
     values, betas = [], []
     for alpha in alphas:
         start = log_betas[np.argmax(log_evidence_at(alpha, log_betas))]
-        best = minimize_scalar(lambda b: -log_evidence_at(alpha, b), bounds=(start - 0.05, start + 0.05),
+        best = minimize_scalar(lambda b, alpha=alpha: -log_evidence_at(alpha, b), bounds=(start - 0.05, start + 0.05),
                                method="bounded", options={"xatol": 1e-10})
         values.append(-best.fun)
         betas.append(np.exp(best.x))
@@ -327,7 +337,8 @@ def plot_empirical_bayes(optima, profile):
     gamma = np.array([o["gamma"] for o in optima])
     figure, (first, left, right) = plt.subplots(1, 3, figsize=(16, 4.2), layout="constrained")
     optimum = optima[profile["degree"]]
-    first.semilogx(profile["alpha"], profile["log_evidence"], color="tab:purple", label="max over beta of ln p(t | alpha, beta)")
+    first.semilogx(profile["alpha"], profile["log_evidence"], color="tab:purple",
+                   label="max over beta of ln p(t | alpha, beta)")
     if not optimum["boundary"]:
         first.plot(optimum["alpha"], optimum["log_evidence"], "*", color="k", markersize=13,
                    label=f"empirical Bayes: alpha = {optimum['alpha']:.3g}")
@@ -340,7 +351,8 @@ def plot_empirical_bayes(optima, profile):
     noise_axis.axhline(SIGMA, color="tab:gray", linestyle=":", linewidth=1)
     noise_axis.set_ylabel("its sqrt(1/beta) (gray; dotted: 0.3)", color="tab:gray")
     first.legend(fontsize=8, loc="upper left")
-    left.plot(degrees[interior], noise_sd[interior], "o-", color="tab:purple", label="sqrt(1/beta) maximizing the evidence")
+    left.plot(degrees[interior], noise_sd[interior], "o-", color="tab:purple",
+              label="sqrt(1/beta) maximizing the evidence")
     if (~interior).any():
         left.plot(degrees[~interior], noise_sd[~interior], "o", mfc="none", color="tab:purple",
                   label="alpha -> infinity (w = 0): RMS of t")
@@ -441,7 +453,7 @@ def main(argv=None):
             f"alpha = {m['alpha']:.3g} with sqrt(1/beta) = {1 / np.sqrt(m['beta']):.3f}, ln p = {m['log_evidence']:.2f}"
             for m in peaks) + "; empirical Bayes reports the higher one.")
     n_p_waic_large = sum(r["n_p_waic_large"] for r in compared)
-    waic_note = (f"Even with infinitely many draws (its closed form) WAIC "
+    waic_note = ("Even with infinitely many draws (its closed form) WAIC "
                  + (f"exceeds the exact LOO by {min(waic_excess):.2f} to {max(waic_excess):.2f} nats"
                     if min(waic_excess) > 0 else
                     f"differs from the exact LOO by {min(waic_excess):+.2f} to {max(waic_excess):+.2f} nats")
@@ -497,8 +509,8 @@ def main(argv=None):
                         "PSIS-LOO (az.plot_compare) and WAIC (from its definition): elpd +- se per model, with the "
                         "exact LOO (x) and the WAIC of infinitely many draws (o)."),
             "empirical_bayes": (plot_empirical_bayes(optima, profile),
-                                "The evidence of M = 3 over alpha (beta at its best for each alpha); the noise sd and the "
-                                "effective number of parameters at the evidence optimum of each M."),
+                                "The evidence of M = 3 over alpha (beta at its best for each alpha); the noise sd "
+                                "and the effective number of parameters at the evidence optimum of each M."),
         },
         tables=[
             table(f"Evidence and exact LOO vs M (alpha = {ALPHA:g}, beta = {1 / SIGMA**2:.4g})",
@@ -520,7 +532,8 @@ def main(argv=None):
                   [[r["name"], r["waic_rank"], r["elpd_waic"], r["se_waic"], r["p_waic"], r["n_p_waic_large"],
                     r["exact_waic"], r["exact_loo"], r["elpd_waic"] - r["exact_loo"], r["elpd_loo"] - r["exact_loo"]]
                    for r in compared]),
-            table("Empirical Bayes: (alpha, beta) maximizing the evidence, against the fixed (alpha, beta) of Fig. 3.14",
+            table("Empirical Bayes: (alpha, beta) maximizing the evidence, against the fixed (alpha, beta) of "
+                  "Fig. 3.14",
                   ["M", "alpha", "beta", "sqrt(1/beta)", "gamma", "M + 1", "ln p(t) at optimum",
                    f"ln p(t) at alpha = {ALPHA:g}, beta = {1 / SIGMA**2:.4g}", "iterations"],
                   [[o["degree"], alpha_cell(o), o["beta"], 1 / np.sqrt(o["beta"]), o["gamma"], o["degree"] + 1,

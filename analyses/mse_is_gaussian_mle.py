@@ -1,7 +1,9 @@
 r"""Maximum likelihood under Gaussian noise is least squares (PRML section 1.1 and 1.2.5).
 
-Data (PRML 1.1): :math:`x_n \sim U(0, 1)`, :math:`t_n = \sin(2\pi x_n) + \epsilon_n`, :math:`\epsilon_n \sim \mathcal N(0, 0.3^2)`.
-Model: :math:`t_n \sim \mathcal N(\sum_{k=0}^M w_k x_n^k, \sigma^2)` with :math:`\sigma = 0.3` known and a flat prior on ``w``.
+Data (PRML 1.1): :math:`x_n \sim U(0, 1)`, :math:`t_n = \sin(2\pi x_n) + \epsilon_n`,
+:math:`\epsilon_n \sim \mathcal N(0, 0.3^2)`.
+Model: :math:`t_n \sim \mathcal N(\sum_{k=0}^M w_k x_n^k, \sigma^2)` with :math:`\sigma = 0.3` known and a flat
+prior on ``w``.
 
 Shown: (1) the MAP equals least squares for M = 0, 1, 3, 9; (2) on random ``w`` the model's NLL is
 :math:`\frac{N}{2\sigma^2}\mathrm{MSE}(w) + \frac N2 \log(2\pi\sigma^2)` and its gradient is
@@ -86,7 +88,8 @@ def check_identity(x, t, degree, n_points, rng):
     features, n = basis.features(x), len(t)
     ws = rng.normal(scale=5.0, size=(n_points, degree + 1))
     nll_model = -log_likelihood_at(model, ws)
-    nll_formula = np.array([n / (2 * SIGMA**2) * mse(t, features @ w) + n / 2 * np.log(2 * np.pi * SIGMA**2) for w in ws])
+    nll_formula = np.array([n / (2 * SIGMA**2) * mse(t, features @ w) + n / 2 * np.log(2 * np.pi * SIGMA**2)
+                            for w in ws])
     # gradient of the model's log-likelihood in its internal coordinates, mapped to w: g_w = T^-T g_internal
     value = model.rvs_to_values[model["w_internal"]]
     dlogp = model.compile_fn(pytensor.grad(model.logp(vars=model.observed_RVs), value), inputs=[value])
@@ -121,7 +124,8 @@ def plot_fits(x, t, rows):
     grid = np.linspace(0, 1, 400)
     for axis, row in zip(axes.flat, rows):
         axis.plot(grid, np.sin(2 * np.pi * grid), color="tab:green", label="sin(2 pi x)")
-        axis.plot(grid, PolynomialBasis(row["degree"]).features(grid) @ row["w_map"], color="tab:red", label="MAP = least squares")
+        axis.plot(grid, PolynomialBasis(row["degree"]).features(grid) @ row["w_map"], color="tab:red",
+                  label="MAP = least squares")
         axis.scatter(x, t, facecolors="none", edgecolors="tab:blue", label="data")
         axis.set_title(f"M = {row['degree']}")
         axis.set_ylim(-1.6, 1.6)
@@ -196,7 +200,8 @@ def main(argv=None):
         f"{len(identity['nll_model'])} random weight vectors the model's negative log-likelihood equals "
         f"N/(2 sigma^2) MSE + N/2 log(2 pi sigma^2) to {identity['max_abs_diff']:.1e} (absolute), and its gradient "
         f"is N/(2 sigma^2) = {identity['gradient_ratio_expected']:.4g} times the gradient of the MSE (largest relative "
-        f"deviation {identity['gradient_ratio_max_rel_dev']:.1e}): minimizing one minimizes the other, whatever sigma is. "
+        f"deviation {identity['gradient_ratio_max_rel_dev']:.1e}): minimizing one minimizes the other, "
+        "whatever sigma is. "
         "M = 9 interpolates the 10 points: training error 0, test error large (over-fitting, Fig. 1.5)."
     )
     checks = [
@@ -225,10 +230,11 @@ def main(argv=None):
         },
         tables=[
             table("MAP vs least squares (relative to max |w|)",
-                  ["M", "vs 50-digit reference (mpmath)", "vs least_squares", "vs numpy lstsq (raw design)", "vs pm.find_MAP (this model)",
-                   "vs pm.find_MAP (raw-design model)"],
-                  [[r["degree"], r["max_rel_diff_reference"], r["max_rel_diff_least_squares"], r["max_rel_diff_numpy_lstsq"], r["max_rel_diff_find_map"],
-                    r["max_rel_diff_find_map_raw"]] for r in rows]),
+                  ["M", "vs 50-digit reference (mpmath)", "vs least_squares", "vs numpy lstsq (raw design)",
+                   "vs pm.find_MAP (this model)", "vs pm.find_MAP (raw-design model)"],
+                  [[r["degree"], r["max_rel_diff_reference"], r["max_rel_diff_least_squares"],
+                    r["max_rel_diff_numpy_lstsq"], r["max_rel_diff_find_map"], r["max_rel_diff_find_map_raw"]]
+                   for r in rows]),
             table("MAP coefficients (PRML Table 1.1 for this draw)", ["", *[f"M = {r['degree']}" for r in rows]],
                   coefficients),
         ],

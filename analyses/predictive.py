@@ -56,7 +56,8 @@ def _seed(rng):
 
 
 def closed_form_predictive(x, t, x_new, basis, alpha, sigma):
-    r"""Mean :math:`m_N^\top\phi(x)` and sd :math:`\sqrt{\sigma^2 + \phi^\top S_N\phi}` (PRML eq. 3.53-3.54, 3.58-3.59)."""
+    r"""Mean :math:`m_N^\top\phi(x)` and sd :math:`\sqrt{\sigma^2 + \phi^\top S_N\phi}` (PRML eq. 3.53-3.54,
+    3.58-3.59)."""
     features, features_new = basis.features(x), basis.features(x_new)
     precision = alpha * np.eye(features.shape[1]) + features.T @ features / sigma**2  # S_N^-1
     covariance = np.linalg.inv(precision)

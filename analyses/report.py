@@ -37,7 +37,8 @@ def parse_args(argv, description, *, accepts_data=False):
     parser.add_argument("--list", action="store_true", help="list the analyses with what each shows, and exit")
     parser.add_argument("--quick", action="store_true", help="a small smoke run (used by the tests)")
     parser.add_argument("--seed", type=int, default=20211231, help="seed of every random draw (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder (default: results/ of the repository)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help="results folder (default: results/ of the repository)")
     parser.add_argument("--full", action="store_true", help="scaling: add N = 1e7, from a memory-mapped file")
     parser.add_argument("--only", type=lambda text: text.split(","), default=None, metavar="NAME[,NAME]",
                         help="python -m analyses: run only these analyses")
@@ -124,7 +125,8 @@ def _cached(cache, label, config, compute, analysis_file, *, suffix, save, load,
 
 
 def cached_idata(cache, label, config, compute, analysis_file):
-    """``compute()`` -> an ``xarray.DataTree`` (ArviZ 1), stored as netCDF under ``cache`` keyed on the code and ``config``.
+    """``compute()`` -> an ``xarray.DataTree`` (ArviZ 1), stored as netCDF under ``cache`` keyed on the code and
+    ``config``.
 
     The code is the library, this module and ``analysis_file`` (the calling analysis' ``__file__``).
 
@@ -191,8 +193,8 @@ def cached_arrays(cache, label, config, compute, analysis_file):
 def provenance(args):
     """What produced a result: package versions, seed, options and the command line."""
     versions = {name: importlib.metadata.version(name) for name in
-                ("pymc", "pytensor", "numba", "pymc-extras", "arviz", "arviz-base", "arviz-stats", "arviz-plots", "nutpie",
-                 "numpy", "scipy", "xarray", "matplotlib", "scikit-learn")}
+                ("pymc", "pytensor", "numba", "pymc-extras", "arviz", "arviz-base", "arviz-stats", "arviz-plots",
+                 "nutpie", "numpy", "scipy", "xarray", "matplotlib", "scikit-learn")}
     return {"python": platform.python_version(), "packages": versions, "seed": args.seed, "quick": args.quick,
             "options": args.argv, "command_line": [sys.executable, *sys.argv]}
 
@@ -258,7 +260,8 @@ def write_result(out, name, *, title, claim, paragraph, figures, tables, summary
     convergence = list(convergence or [])
     summary = dict(summary, convergence_ok=all(c["ok"] for c in convergence), convergence=convergence)
     record = {"name": name, "title": title, "claim": claim, "checks": list(checks), "paragraph": paragraph,
-              "figures": figure_records, "tables": tables, "summary": summary, "provenance": provenance(args) if args is not None else None}
+              "figures": figure_records, "tables": tables, "summary": summary,
+              "provenance": provenance(args) if args is not None else None}
     _atomic_write(folder / "result.json", json.dumps(record, indent=2, default=_to_json))
     build_index(out)
     return record
@@ -280,7 +283,8 @@ def unconverged(out):
 
 def failed_checks(out):
     """``(analysis, claim, measured)`` of every check under ``out`` that failed."""
-    return [(r["name"], c["claim"], c["measured"]) for r in _records(out) for c in r.get("checks", []) if c["ok"] is False]
+    return [(r["name"], c["claim"], c["measured"]) for r in _records(out) for c in r.get("checks", [])
+            if c["ok"] is False]
 
 
 def table(caption, columns, rows):

@@ -127,8 +127,8 @@ def row_wise_run(folder, setting, seed, sampler):
     """``pm.sample`` on the row-wise model, as a PyMC user runs it (``sampler``: its ``nuts_sampler``, or "default"
     for none), in a child process stopped at ``cap_seconds``: (seconds, bulk ESS/s), or None when it was stopped."""
     root = Path(__file__).resolve().parents[1]
-    command = [sys.executable, "-c", ROW_WISE_PROBE, str(folder), str(setting["draws"]), str(setting["tune"]), str(seed),
-               sampler]
+    command = [sys.executable, "-c", ROW_WISE_PROBE, str(folder), str(setting["draws"]), str(setting["tune"]),
+               str(seed), sampler]
     # its own process group, so that PyMC's chain processes are stopped with it
     process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                start_new_session=True)
@@ -210,8 +210,9 @@ def benchmark(setting, seed):
                         previous[key] = (row[key][0], n)
                 else:
                     row[f"{key}_skipped"] = ("not in memory" if not in_memory else
-                                             f"skipped: predicted {predicted:.0f} s > cap {setting['cap_seconds']:.0f} s")
-            row["warm_build_and_map_seconds"] = min(timed(lambda: fit_map(gaussian_regression(x, t)))[1]
+                                             f"skipped: predicted {predicted:.0f} s > cap "
+                                             f"{setting['cap_seconds']:.0f} s")
+            row["warm_build_and_map_seconds"] = min(timed(lambda x=x, t=t: fit_map(gaussian_regression(x, t)))[1]
                                                     for _ in range(3))
             print(f"  N = {n:.0e}: the suite's default, nutpie on statistics, exact draws ...", flush=True)
             row["suite_default"] = nuts_run(x, t, setting, run_seed)
@@ -250,7 +251,8 @@ def plot_scaling(rows, setting):
     left.plot(*zip(*lstsq), "k:", label="one least-squares solve")
     if rows[0]["pymc_rows"]:
         left.plot(n, n / n[0] * rows[0]["pymc_rows"][0], color="gray", lw=0.8, ls="--", label="proportional to N")
-    for axis, label in ((left, "wall time (s), compilation included"), (right, "bulk ESS per second (min over w, sigma)")):
+    for axis, label in ((left, "wall time (s), compilation included"),
+                        (right, "bulk ESS per second (min over w, sigma)")):
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("N (rows), p = 10")
@@ -333,8 +335,9 @@ def main(argv=None):
                      f"bulk ESS ArviZ's estimator gives for {2 * setting['draws']} draws, over the cap); the suite's "
                      f"is at least {r['suite_ess_per_s_over_pymc_rows_at_1e5_at_least']:.0f}x that (target >= 100x).")
     if "suite_ess_per_s_over_pm_sample_rows_at_1e5" in r:
-        parts.append(f"What pm.sample runs by default on the rows (nutpie, since it is installed) is faster than PyMC's "
-                     f"own NUTS; the suite's default still has {r['suite_ess_per_s_over_pm_sample_rows_at_1e5']:.0f}x "
+        parts.append("What pm.sample runs by default on the rows (nutpie, since it is installed) is faster than "
+                     "PyMC's own NUTS; the suite's default still has "
+                     f"{r['suite_ess_per_s_over_pm_sample_rows_at_1e5']:.0f}x "
                      "its bulk ESS/s at N = 1e5.")
     if "exact_over_lstsq_at_1e6" in r:
         parts.append(f"Exact draws at N = 1e6 take {r['exact_over_lstsq_at_1e6']:.2f}x one least-squares solve "
@@ -346,7 +349,8 @@ def main(argv=None):
     paragraph = ("A Gaussian likelihood sees the data through (R, Q^T t, rho^2, N), so a model observed through them "
                  "has the row-wise density at a per-gradient cost that does not depend on N. " + " ".join(parts)
                  + " Timings are this machine's, in this run.")
-    columns = (["N"] + [f"{label}: s" for label in METHODS.values()] + ["least squares: s", "build + fit_map (repeated): s"]
+    columns = (["N"] + [f"{label}: s" for label in METHODS.values()]
+               + ["least squares: s", "build + fit_map (repeated): s"]
                + [f"{label}: ESS/s" for label in METHODS.values()] + ["memmap build: extra MB", "file MB"])
     # the issue's targets; a ratio this run did not measure is a check with ok None that says why
     not_run = f"not measured: this run has N <= {max(setting['sizes']):,}"

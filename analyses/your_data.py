@@ -24,8 +24,16 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 
-from models import (convergence, exact_posterior, fit_map, gaussian_regression, log_likelihood_at, mse,
-                    predict, sample_posterior)
+from models import (
+    convergence,
+    exact_posterior,
+    fit_map,
+    gaussian_regression,
+    log_likelihood_at,
+    mse,
+    predict,
+    sample_posterior,
+)
 
 from .plots import posterior_with_reference
 from .report import check, parse_args, table, write_result
@@ -76,7 +84,8 @@ def nll_identity(model, design, t, w_center, n_points, rng):
     ws = w_center + scale * rng.normal(scale=0.1, size=(n_points, len(w_center)))
     sigmas = np.sqrt(mse(t, design @ w_center)) * rng.uniform(0.5, 2.0, n_points)
     model_nll = -np.array([log_likelihood_at(model, w, sigma=s) for w, s in zip(ws, sigmas)])
-    formula = np.array([n / (2 * s**2) * mse(t, design @ w) + n / 2 * np.log(2 * np.pi * s**2) for w, s in zip(ws, sigmas)])
+    formula = np.array([n / (2 * s**2) * mse(t, design @ w) + n / 2 * np.log(2 * np.pi * s**2)
+                        for w, s in zip(ws, sigmas)])
     return float(np.max(np.abs(model_nll - formula) / np.abs(formula)))
 
 
@@ -121,7 +130,8 @@ def plot_predictive(x, result, fit, x_columns, t_column):
         axis.errorbar(result["middle"], result["observed"], xerr=[result["middle"] - result["low"],
                       result["high"] - result["middle"]], fmt="o", markersize=3, alpha=0.4, elinewidth=0.6,
                       label="median and 90% posterior predictive")
-        limits = [min(result["low"].min(), result["observed"].min()), max(result["high"].max(), result["observed"].max())]
+        limits = [min(result["low"].min(), result["observed"].min()),
+                  max(result["high"].max(), result["observed"].max())]
         axis.plot(limits, limits, "k--", linewidth=1, label="observed = predicted")
         axis.set_xlabel(f"predicted {t_column}")
         axis.set_ylabel(f"observed {t_column}")
@@ -171,7 +181,8 @@ def main(argv=None):
         "rel_diff_sigma2_map_vs_sse_over_n": fit["rel_diff_sigma2_vs_sse_over_n"],
         "nll_identity_max_rel_diff": identity,
         "posterior_mean": compared["summary"]["mean"].to_dict(), "posterior_sd": compared["summary"]["sd"].to_dict(),
-        "nuts_vs_exact_max_abs_z_mean": compared["max_abs_z_mean"], "nuts_vs_exact_max_rel_dev_sd": compared["max_rel_dev_sd"],
+        "nuts_vs_exact_max_abs_z_mean": compared["max_abs_z_mean"],
+        "nuts_vs_exact_max_rel_dev_sd": compared["max_rel_dev_sd"],
         "in_sample_coverage_90": predictive["coverage_90"],
     }
     checks = [
@@ -184,7 +195,8 @@ def main(argv=None):
         check("-log p(t | w, sigma) = N/(2 sigma^2) MSE(w) + N/2 log(2 pi sigma^2)",
               f"max relative difference {identity:.1e} at {setting['random_w']} random (w, sigma) (tolerance 1e-10)",
               identity <= 1e-10),
-        # 5 Monte Carlo standard errors; the sd of a sd estimate from >= 400 effective draws is <= 3.5%, so 15% is 4 of them
+        # 5 Monte Carlo standard errors; the sd of a sd estimate from >= 400 effective draws is <= 3.5%, so 15% is
+        # 4 of them
         check("NUTS draws the exact posterior", f"posterior means within {compared['max_abs_z_mean']:.1f} Monte Carlo "
               f"standard errors (tolerance 5), sds within {compared['max_rel_dev_sd']:.1%} (tolerance 15%)",
               compared["max_abs_z_mean"] <= 5 and compared["max_rel_dev_sd"] <= 0.15),
@@ -197,8 +209,8 @@ def main(argv=None):
                   for i, name in enumerate([*(f"w[{f}]" for f in features), "sigma"])]
     paragraph = (
         f"{args.data.name}: {len(t)} rows, t = {args.t}, inputs {', '.join(args.x)} and an intercept, flat priors on w "
-        f"and sigma. The MAP equals scikit-learn's least squares to {fit['max_rel_diff_w']:.1e} (relative), and the MAP "
-        f"noise level is the root-mean-square residual, sigma = sqrt(SSE/N) = {fit['sigma_map']:.4g}: the MSE is "
+        f"and sigma. The MAP equals scikit-learn's least squares to {fit['max_rel_diff_w']:.1e} (relative), and the "
+        f"MAP noise level is the root-mean-square residual, sigma = sqrt(SSE/N) = {fit['sigma_map']:.4g}: the MSE is "
         f"the Gaussian likelihood. The posterior is wider than that point: NUTS gives sigma = {sigma_mean:.4g} on "
         f"average (the exact posterior of sigma^2 is inverse-gamma with N - p = {len(t) - len(features)} degrees of "
         f"freedom, above SSE/N), and every weight an interval; the 90% posterior predictive intervals cover "

@@ -294,8 +294,9 @@ class Gaussian(Likelihood):
 
     Examples
     --------
-    >>> Gaussian(sigma=0.5).loss_constants(n=4)   # NLL = c1 * N * MSE + c0
-    (2.0, 0.9031654929040688)
+    >>> c1, c0 = Gaussian(sigma=0.5).loss_constants(n=4)   # NLL = c1 * N * MSE + c0
+    >>> float(c1), round(float(c0), 10)   # 1 / (2 sigma^2), N/2 log(2 pi sigma^2)
+    (2.0, 0.9031654106)
     """
 
     loss_name = "MSE"

@@ -43,7 +43,8 @@ rng = np.random.default_rng(sum(map(ord, "01_build_your_own_model")))
 # PRML section 1.1: $x_n \sim \mathcal U(0, 1)$, $t_n = \sin(2\pi x_n) + \epsilon_n$ with
 # $\epsilon_n \sim \mathcal N(0, 0.3^2)$, $N = 10$. The model is a cubic polynomial with Gaussian noise,
 #
-# $$t_n \sim \mathcal N\big(y(x_n \mid w), \sigma^2\big), \qquad y(x \mid w) = \Phi(x)\,w = w_0 + w_1 x + w_2 x^2 + w_3 x^3,$$
+# $$t_n \sim \mathcal N\big(y(x_n \mid w), \sigma^2\big), \qquad
+# y(x \mid w) = \Phi(x)\,w = w_0 + w_1 x + w_2 x^2 + w_3 x^3,$$
 #
 # with flat priors on $w$ and on $\sigma$ (the builder's default, so that the MAP is the maximum-likelihood point).
 # Its variables: `w` (dims `feature`: `1, x, x^2, x^3`, the raw monomial coefficients), `sigma`, the observed

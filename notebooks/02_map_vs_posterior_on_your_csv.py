@@ -57,7 +57,8 @@ display(frame[X_COLUMNS + [T_COLUMN]].describe().round(3))
 # %% [markdown]
 # ## The model
 #
-# $$t_n \sim \mathcal N\big(w_0 + \textstyle\sum_j w_j x_{nj},\; \sigma^2\big), \qquad p(w) \propto 1, \quad p(\sigma) \propto 1 .$$
+# $$t_n \sim \mathcal N\big(w_0 + \textstyle\sum_j w_j x_{nj},\; \sigma^2\big), \qquad
+# p(w) \propto 1, \quad p(\sigma) \propto 1 .$$
 #
 # With these flat priors the MAP is the maximum-likelihood point: least squares for $w$ and
 # $\hat\sigma^2 = \mathrm{SSE}/N$. The posterior is known in closed form (the model is conjugate):

@@ -68,7 +68,7 @@ candidates = {
 maps = {label: fit_map(regression(x, t, likelihood=likelihood)) for label, likelihood in candidates.items()}
 for label, map_point in maps.items():
     print(f"{label:18s} w = {np.round(map_point['w'], 4)}", {k: round(float(v), 4) for k, v in map_point.items()
-                                                             if k != "w"})
+                                                             if np.ndim(v) == 0})  # the learned scale
 
 # %% [markdown]
 # ## Each MAP is the classical estimator of its loss

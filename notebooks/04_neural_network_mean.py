@@ -75,8 +75,9 @@ print(f"MSE of the MAP network: {np.mean((map_point['mu'] - t) ** 2):.5f} (noise
 # for converged diagnostics.
 
 # %%
-# nutpie's low-rank mass matrix (adaptation="low_rank") follows the correlated directions of the weights: on this
-# network (4 chains x 1000 draws) it took 35 s against 47 s for the diagonal one, with the same R-hat and ESS of y(x | w)
+# nutpie's low-rank mass matrix (adaptation="low_rank") follows the correlated directions of the weights: on
+# this network (4 chains x 1000 draws) it took 35 s against 47 s for the diagonal one, with the same R-hat and
+# ESS of y(x | w)
 idata = sample_posterior(model, draws=draws, tune=tune, chains=chains, random_seed=1, target_accept=0.95,
                          adaptation="low_rank", progressbar=not QUICK)
 print("divergences:", int(idata.sample_stats["diverging"].sum()))
@@ -114,7 +115,7 @@ def band(values, level=0.9):
                        [(1 - level) / 2, (1 + level) / 2], axis=0)
 
 
-spec = model.mlp_spec
+spec = model.design
 map_curve = mlp_forward(map_point, x_grid, activation=spec.activation, standardization=spec.standardization)
 figure, axis = plt.subplots(figsize=(8, 4.5))
 axis.fill_between(x_grid, *band(predictions["t"]), color="tab:blue", alpha=0.15, label="posterior: 90% band of a new t")

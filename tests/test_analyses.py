@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from analyses.report import ANALYSES
 
 ROOT = Path(__file__).resolve().parents[1]

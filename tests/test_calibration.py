@@ -95,7 +95,8 @@ def test_compiled_advi_gives_fit_advis_draws(rng):
 
 @pytest.mark.slow
 def test_compiled_nuts_gives_sample_posteriors_draws(rng):
-    """nutpie compiled once plus with_data gives the draws of sample_posterior(nuts_sampler="nutpie") on the new data."""
+    """nutpie compiled once plus with_data gives the draws of sample_posterior(nuts_sampler="nutpie") on the new
+    data."""
     x = calibration.fixed_inputs()
     _, _, t = calibration.simulate(x, 2, rng)
     model = calibration.learned_sigma_model(x, t[0])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import optimize, special, stats
 
-from models import LinearBasis, PolynomialBasis, fit_map, gaussian_regression, likelihoods, priors, regression
+from models import LinearBasis, fit_map, gaussian_regression, likelihoods, priors, regression
 
 
 def two_inputs(rng, n):
@@ -63,12 +63,13 @@ def test_nll_is_an_affine_function_of_the_loss(name, rng):
         tolerance = 1e-8 if name == "StudentT" else 1e-12
         assert model_nll[-1] == pytest.approx(likelihood.nll(t, y), rel=tolerance)
         independent = {  # the densities from scipy, not from the suite's formulas
-            "Gaussian": lambda: -stats.norm.logpdf(t, y, 0.4).sum(),
-            "Laplace": lambda: -stats.laplace.logpdf(t, y, 0.5).sum(),
-            "StudentT": lambda: -stats.t.logpdf(t, 3.0, y, 0.3).sum(),
-            "Bernoulli": lambda: -stats.bernoulli.logpmf(t, special.expit(y)).sum(),
-            "Categorical": lambda: -np.log(special.softmax(likelihood.logits(y), axis=1)[np.arange(n), t.astype(int)]).sum(),
-            "Poisson": lambda: -stats.poisson.logpmf(t, np.exp(y)).sum(),
+            "Gaussian": lambda y=y: -stats.norm.logpdf(t, y, 0.4).sum(),
+            "Laplace": lambda y=y: -stats.laplace.logpdf(t, y, 0.5).sum(),
+            "StudentT": lambda y=y: -stats.t.logpdf(t, 3.0, y, 0.3).sum(),
+            "Bernoulli": lambda y=y: -stats.bernoulli.logpmf(t, special.expit(y)).sum(),
+            "Categorical": lambda y=y: -np.log(
+                special.softmax(likelihood.logits(y), axis=1)[np.arange(n), t.astype(int)]).sum(),
+            "Poisson": lambda y=y: -stats.poisson.logpmf(t, np.exp(y)).sum(),
         }[name]()
         assert model_nll[-1] == pytest.approx(independent, rel=max(tolerance, 1e-11))
     model_nll, affine = np.array(model_nll), np.array(affine)
@@ -84,7 +85,8 @@ def test_losses_match_scikit_learn_metrics(rng):
     assert likelihoods.mse(t, y) == pytest.approx(mean_squared_error(t, y), rel=1e-14)
     assert likelihoods.mae(t, y) == pytest.approx(mean_absolute_error(t, y), rel=1e-14)
     labels01 = (t > 0).astype(float)
-    assert likelihoods.binary_cross_entropy(labels01, y) == pytest.approx(log_loss(labels01, special.expit(y)), rel=1e-12)
+    assert likelihoods.binary_cross_entropy(labels01, y) == pytest.approx(
+        log_loss(labels01, special.expit(y)), rel=1e-12)
     logits = rng.normal(size=(20, 3))
     classes = rng.integers(0, 3, size=20)
     assert likelihoods.cross_entropy(classes, logits) == pytest.approx(
@@ -107,7 +109,8 @@ def test_map_is_the_scikit_learn_estimator(name, rng):
     map_point = fit_map(regression(x, t, likelihood=likelihood))
     _, features = two_inputs(np.random.default_rng(0), len(t))
     features[:, 1:] = x
-    estimator = likelihood.sklearn_estimator().fit(features, t.astype(int) if name in ("Bernoulli", "Categorical") else t)
+    estimator = likelihood.sklearn_estimator().fit(features,
+                                                   t.astype(int) if name in ("Bernoulli", "Categorical") else t)
     if name == "Categorical":  # compare probabilities: sklearn keeps K columns, the model fixes class 0's logit at 0
         ours = special.softmax(likelihood.logits(features @ map_point["w"]), axis=1)
         np.testing.assert_allclose(ours, estimator.predict_proba(features), rtol=1e-6, atol=1e-9)
@@ -130,8 +133,8 @@ def test_student_t_map_is_the_robust_m_estimator_and_ignores_an_outlier(rng):
     fits = {}
     for label, targets in (("clean", t), ("outlier", t_outlier)):
         robust = fit_map(regression(x, targets, likelihood=likelihood))["w"]
-        reference = optimize.minimize(lambda w: likelihood.loss(targets, features @ w), robust + 0.05, method="BFGS",
-                                      options={"gtol": 1e-12}).x
+        reference = optimize.minimize(lambda w, targets=targets: likelihood.loss(targets, features @ w),
+                                      robust + 0.05, method="BFGS", options={"gtol": 1e-12}).x
         np.testing.assert_allclose(robust, reference, rtol=1e-6)  # BFGS's precision on the loss
         fits[label] = {"robust": robust, "least_squares": fit_map(gaussian_regression(x, targets, sigma=0.1))["w"]}
     moved = {k: np.abs(fits["outlier"][k][1] - fits["clean"][k][1]) for k in ("robust", "least_squares")}
@@ -175,7 +178,8 @@ def test_normal_prior_with_a_glm_is_penalized_logistic_regression(rng):
 @pytest.mark.parametrize(("make", "error", "match"), [
     (lambda x: regression(x, np.r_[0.0, 1, 2, 0, 1, 0], likelihood=likelihoods.Bernoulli()), ValueError,
      r"t must hold 0/1 labels.*\[2\.0\] at row\(s\) \[2\]"),
-    (lambda x: regression(x, np.r_[0.0, 1, 0.5, 0, 1, 0], likelihood=likelihoods.Bernoulli()), ValueError, "0/1 labels"),
+    (lambda x: regression(x, np.r_[0.0, 1, 0.5, 0, 1, 0], likelihood=likelihoods.Bernoulli()), ValueError,
+     "0/1 labels"),
     (lambda x: regression(x, np.r_[1.0, 2, -1, 0, 3, 1], likelihood=likelihoods.Poisson()), ValueError,
      r"counts \(integers >= 0\).*\[-1\.0\]"),
     (lambda x: regression(x, np.r_[1.0, 2, 1.5, 0, 3, 1], likelihood=likelihoods.Poisson()), ValueError, "counts"),

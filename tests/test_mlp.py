@@ -6,10 +6,10 @@ import pymc as pm
 import pytensor
 import pytest
 
-from models import fit_advi, fit_map, priors, sample_posterior
 from analyses.loss_likelihood_table import flatten, hessian, mse_and_gradient, mse_objective, train_mse
-from models.mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
+from models import fit_advi, fit_map, priors, sample_posterior
 from models.fit.results import free_from_values, value_point
+from models.mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
 
 
 def sine_data(n, low, high, sigma, seed, frequency):
@@ -205,7 +205,8 @@ def test_helpers_refuse_other_models_and_bad_arguments(rng):
         mlp_initial_point("model")
     with pytest.raises(TypeError, match=r"idata must be an xarray.DataTree"):
         mlp_predictive(model, {"W0": 1}, x)
-    idata = az.from_dict({"posterior": {name: value[None, None] for name, value in mlp_initial_point(model, 0).items()}})
+    idata = az.from_dict({"posterior": {name: value[None, None]
+                                        for name, value in mlp_initial_point(model, 0).items()}})
     with pytest.raises(ValueError, match=r"x_new must have 2 columns like x, got 3"):
         mlp_predictive(model, idata, np.ones((4, 3)))
     with pytest.raises(ValueError, match=r"x_new has 1 non-finite"):

@@ -91,7 +91,8 @@ def test_find_map_agrees_with_fit_map_on_well_conditioned_problems(prml_data):
         assert found["sigma"] == pytest.approx(exact["sigma"], rel=1e-5)
 
 
-@pytest.mark.parametrize("prior", [priors.HalfFlat(), priors.HalfNormal(0.2), priors.HalfCauchy(0.05), priors.HalfCauchy(50.0)],
+@pytest.mark.parametrize("prior", [priors.HalfFlat(), priors.HalfNormal(0.2), priors.HalfCauchy(0.05),
+                                   priors.HalfCauchy(50.0)],
                          ids=repr)
 def test_sigma_mode_closed_forms(prior):
     n, sse = 17, 2.3

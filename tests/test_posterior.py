@@ -67,7 +67,8 @@ def test_laplace_is_exact_for_a_known_sigma(conjugate_model):
 
 
 def test_exact_posterior_with_learned_sigma(prml_data):
-    """Flat w, Jeffreys sigma: sigma^2 | t ~ InvGamma((N-p)/2, SSE/2) and w | t is Student-t centred at least squares."""
+    """Flat w, Jeffreys sigma: sigma^2 | t ~ InvGamma((N-p)/2, SSE/2) and w | t is Student-t centred at least
+    squares."""
     x, t = prml_data
     basis = PolynomialBasis(2)
     model = gaussian_regression(x, t, basis=basis, sigma_prior=priors.Jeffreys())
@@ -97,7 +98,8 @@ def test_non_conjugate_models_are_refused_with_the_reason(prml_data):
 
 def test_advi_reaches_the_mean_field_optimum(conjugate_model):
     """For a Gaussian posterior N(m, H^-1) the best factorized Gaussian (KL(q||p)) has mean m and sds
-    1/sqrt(H_ii) in the coordinates it factorizes (PRML eq. 10.12-10.13): here ADVI's, w_internal, with w = T w_internal.
+    1/sqrt(H_ii) in the coordinates it factorizes (PRML eq. 10.12-10.13): here ADVI's, w_internal, with
+    w = T w_internal.
     """
     model, (mean, covariance) = conjugate_model
     to_w = model.design.to_w

@@ -75,7 +75,8 @@ def test_the_report_needs_no_network(quick_results):
 def test_a_broken_image_would_be_caught(browser, tmp_path):
     """The checks above can fail: a page with a missing figure shows up as broken and as a console error."""
     page = tmp_path / "index.html"
-    page.write_text("<!doctype html><html><body><a href='#nowhere'>x</a><img src='missing.png' alt='gone'></body></html>")
+    page.write_text("<!doctype html><html><body><a href='#nowhere'>x</a><img src='missing.png' alt='gone'>"
+                    "</body></html>")
     broken, errors, dangling = open_page(browser, page)
     assert broken == ["missing.png"] and dangling == ["nowhere"]
     assert any("missing.png" in error for error in errors)

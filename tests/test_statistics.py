@@ -47,7 +47,8 @@ CASES = {
     "fixed sigma, linear": dict(sigma=0.3),
     "learned sigma (HalfFlat), polynomial": dict(basis=PolynomialBasis(4)),
     "Jeffreys sigma, Normal prior": dict(sigma_prior=priors.Jeffreys(), prior=priors.Normal(2.0)),
-    "HalfCauchy sigma, Laplace prior, Gaussian basis": dict(sigma_prior=priors.HalfCauchy(1.0), prior=priors.Laplace(1.0),
+    "HalfCauchy sigma, Laplace prior, Gaussian basis": dict(sigma_prior=priors.HalfCauchy(1.0),
+                                                            prior=priors.Laplace(1.0),
                                                             basis=GaussianBasis(np.linspace(-3, 5, 4), 2.0)),
 }
 
@@ -182,7 +183,8 @@ def test_dask_arrays_on_a_local_cluster(data, dask_client):
     np.testing.assert_allclose(fit_map(model)["w"], fit_map(reference)["w"], rtol=1e-12)
     idata = exact_posterior(model, draws=20, random_seed=1)  # log-likelihood read back through Dask
     np.testing.assert_allclose(idata.log_likelihood["t"].values,
-                               exact_posterior(reference, draws=20, random_seed=1).log_likelihood["t"].values, rtol=1e-12)
+                               exact_posterior(reference, draws=20, random_seed=1).log_likelihood["t"].values,
+                               rtol=1e-12)
     bad = x.copy()
     bad[2345, 1] = np.nan
     with pytest.raises(ValueError, match=r"x has 1 non-finite value.*row\(s\) \[2345\]"):

@@ -118,7 +118,8 @@ def test_killed_run_leaves_previous_results_and_the_next_run_completes(kill, qui
     out = tmp_path / "results"
     shutil.copytree(quick_results[0], out)
     before = snapshot(out)
-    command = [sys.executable, "-m", "analyses", "--quick", "--seed", "11", "--only", "learned_sigma", "--out", str(out)]
+    command = [sys.executable, "-m", "analyses", "--quick", "--seed", "11", "--only", "learned_sigma", "--out",
+               str(out)]
     # A child inherits an ignored SIGINT, and Python then keeps ignoring it: something earlier in the test session
     # (the worker machinery of PyMC, nutpie or distributed) can leave it ignored in pytest's process. A user's
     # shell does not, so the child starts with the default disposition.

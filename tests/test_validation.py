@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import models
-
 from models import (
     GaussianBasis,
     LinearBasis,
@@ -31,17 +30,20 @@ def with_value(array, index, value):
 
 CASES = [
     ("NaN in x", lambda: gaussian_regression(with_value(X, 2, np.nan), T), ValueError, r"x has 1 non-finite"),
-    ("inf in t", lambda: gaussian_regression(X, with_value(T, 0, np.inf), sigma=1.0), ValueError, r"t has 1 non-finite"),
+    ("inf in t", lambda: gaussian_regression(X, with_value(T, 0, np.inf), sigma=1.0), ValueError,
+     r"t has 1 non-finite"),
     ("length mismatch", lambda: gaussian_regression(X, T[:5]), ValueError, r"same number of rows, got 8 and 5"),
     ("empty data", lambda: gaussian_regression(np.array([]), np.array([])), ValueError, r"x is empty"),
     ("2-D t", lambda: gaussian_regression(X, T[:, None]), ValueError, r"t must be 1-D"),
-    ("string x", lambda: gaussian_regression(np.array(list("abcdefgh")), T), TypeError, r"x must be an array of real numbers"),
+    ("string x", lambda: gaussian_regression(np.array(list("abcdefgh")), T), TypeError,
+     r"x must be an array of real numbers"),
     ("object t", lambda: gaussian_regression(X, T.astype(object)), TypeError, r"t must be an array of real numbers"),
     ("bool x", lambda: gaussian_regression(X > 0.5, T), TypeError, r"x is a boolean array"),
     ("sigma = 0", lambda: gaussian_regression(X, T, sigma=0.0), ValueError, r"sigma must be finite and > 0"),
     ("sigma < 0", lambda: gaussian_regression(X, T, sigma=-1), ValueError, r"sigma must be finite and > 0"),
     ("sigma not a number", lambda: gaussian_regression(X, T, sigma="0.3"), TypeError, r"sigma must be a positive real"),
-    ("sigma and sigma_prior", lambda: Gaussian(sigma=1.0, sigma_prior=priors.HalfNormal(1.0)), ValueError, r"either a fixed sigma"),
+    ("sigma and sigma_prior", lambda: Gaussian(sigma=1.0, sigma_prior=priors.HalfNormal(1.0)), ValueError,
+     r"either a fixed sigma"),
     ("negative degree", lambda: PolynomialBasis(-1), ValueError, r"degree must be >= 0"),
     ("fractional degree", lambda: PolynomialBasis(2.5), TypeError, r"degree must be an integer"),
     ("2-D x for a polynomial", lambda: gaussian_regression(np.ones((8, 2)), T, basis=PolynomialBasis(2)), ValueError,
@@ -119,7 +121,8 @@ def test_predict_refuses_bad_new_inputs(small_model):
 def test_pandas_missing_values_are_named(rng):
     pandas = pytest.importorskip("pandas")
     frame = pandas.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, 3.0]})
-    with pytest.raises(ValueError, match=r"x has 1 missing value\(s\) \(NaN/None\) in column\(s\) 'a', first at row\(s\) 1;"):
+    with pytest.raises(ValueError,
+                       match=r"x has 1 missing value\(s\) \(NaN/None\) in column\(s\) 'a', first at row\(s\) 1;"):
         gaussian_regression(frame, np.ones(3), basis=LinearBasis())
     with pytest.raises(ValueError, match=r"t has 2 missing value\(s\) \(NaN/None\), first at row\(s\) 10, 12;"):
         gaussian_regression(frame["b"], pandas.Series([1.0, None, None], index=[11, 10, 12]), basis=LinearBasis())

@@ -75,7 +75,9 @@ def test_exact_waic_equals_integrals_over_the_weight_space_posterior(prml_data, 
         def log_likelihood(f, t_n=t_n):
             return -0.5 * np.log(2 * np.pi * SIGMA**2) - (t_n - f) ** 2 / (2 * SIGMA**2)
 
-        def expectation(g, m_n=m_n, v_n=v_n, width=15 * np.sqrt(v_n)):  # the posterior mass beyond is < 1e-50
+        def expectation(g, m_n=m_n, v_n=v_n):
+            width = 15 * np.sqrt(v_n)  # the posterior mass beyond is < 1e-50
+
             def integrand(f):
                 return g(f) * np.exp(-(f - m_n) ** 2 / (2 * v_n)) / np.sqrt(2 * np.pi * v_n)
 
