@@ -15,13 +15,19 @@ and float64 least squares on it is all rounding error; Legendre polynomials of t
 input have condition number ~1e3 on the same data.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from fractions import Fraction
 from math import comb
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._checks import non_negative_int, positive_scalar, scalar_or_vector
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -37,12 +43,29 @@ class Conditioned:
     to_w: tuple  # tuple of tuples of Fraction, shape (p, p)
 
     @property
-    def T(self):
-        """``to_w`` rounded to float64."""
+    def T(self) -> np.ndarray:
+        """``to_w`` rounded to float64.
+
+        Returns
+        -------
+        ndarray (p, p)
+            :math:`T`, with ``w = T @ a``.
+        """
         return np.array([[float(v) for v in row] for row in self.to_w])
 
-    def w_from(self, a):
-        """``T @ a`` computed exactly in rational arithmetic from the float64 ``a``, rounded once."""
+    def w_from(self, a: ArrayLike) -> np.ndarray:
+        """``T @ a`` computed exactly in rational arithmetic from the float64 ``a``, rounded once.
+
+        Parameters
+        ----------
+        a : array_like (p,)
+            Weights in the conditioned coordinates.
+
+        Returns
+        -------
+        ndarray (p,)
+            The weights ``w`` in the basis' own coordinates.
+        """
         a = [Fraction(float(v)) for v in np.asarray(a, dtype=float)]
         return np.array([float(sum(tj * ak for tj, ak in zip(row, a) if tj)) for row in self.to_w])
 
@@ -87,7 +110,7 @@ class LinearBasis:
     :math:`w_0 = a_0 - \sum_j c_j a_j / s_j` exactly.
     """
 
-    def __init__(self, intercept=True):
+    def __init__(self, intercept: bool = True):
         if not isinstance(intercept, bool):
             raise TypeError(f"intercept must be True or False, got {intercept!r}")
         self.intercept = intercept
@@ -95,25 +118,70 @@ class LinearBasis:
     def __repr__(self):
         return f"LinearBasis(intercept={self.intercept})"
 
-    def check_inputs(self, x):
+    def check_inputs(self, x: np.ndarray) -> None:
+        """Refuse inputs of the wrong shape: a ValueError unless ``x`` is 1-D or 2-D.
+
+        Parameters
+        ----------
+        x : ndarray
+            The inputs, already converted to an array.
+        """
         if x.ndim not in (1, 2):
             raise ValueError(f"x must be 1-D or 2-D for LinearBasis, got shape {x.shape}")
 
-    def feature_names(self, x, columns=None):
+    def feature_names(self, x: np.ndarray, columns: list[str] | None = None) -> list[str]:
+        """The names of the features, one per column of :math:`\\Phi(x)` (the model's coordinate ``feature``).
+
+        Parameters
+        ----------
+        x : ndarray (N,) or (N, D)
+            The inputs (only their number of dimensions and columns is used).
+        columns : list of str, optional
+            Names of the input columns (a DataFrame's); by default ``x`` for 1-D inputs, else ``x0``, ``x1``, ...
+
+        Returns
+        -------
+        list of str
+            ``"1"`` for the intercept (when there is one), then the names of the inputs.
+        """
         if x.ndim == 1:
             inputs = [columns[0] if columns else "x"]
         else:
             inputs = list(columns) if columns else [f"x{j}" for j in range(x.shape[1])]
         return (["1"] if self.intercept else []) + inputs
 
-    def features(self, x):
+    def features(self, x: ArrayLike) -> np.ndarray:
+        r"""The raw features :math:`\Phi(x)`: a column of ones (with an intercept), then the input columns.
+
+        Parameters
+        ----------
+        x : array_like (N,) or (N, D)
+            Inputs.
+
+        Returns
+        -------
+        ndarray (N, p)
+            The design matrix in the basis' own coordinates.
+        """
         x = np.asarray(x, dtype=float)
         columns = x[:, None] if x.ndim == 1 else x
         if self.intercept:
             columns = np.column_stack([np.ones(len(x)), columns])
         return columns
 
-    def conditioned(self, x):
+    def conditioned(self, x: ArrayLike) -> Conditioned:
+        r"""The well-conditioned coordinates fixed on the training inputs: :math:`z_j = (x_j - c_j)/s_j`.
+
+        Parameters
+        ----------
+        x : array_like (N,) or (N, D)
+            Training inputs; only the range of each column is used (the exact dyadic :math:`c_j` and :math:`s_j`).
+
+        Returns
+        -------
+        Conditioned
+            ``transform`` gives :math:`Z(x)` and ``to_w`` the exact :math:`T` with ``w = T @ a``.
+        """
         x = np.asarray(x, dtype=float)
         columns = x[:, None] if x.ndim == 1 else x
         d = columns.shape[1]
@@ -150,7 +218,7 @@ class PolynomialBasis:
     features are :math:`x, \dots, x^M`, internally :math:`(x/s) P_n(u)` for n < M.
     """
 
-    def __init__(self, degree, intercept=True):
+    def __init__(self, degree: int, intercept: bool = True):
         self.degree = non_negative_int(degree, "degree")
         if not isinstance(intercept, bool):
             raise TypeError(f"intercept must be True or False, got {intercept!r}")
@@ -161,21 +229,68 @@ class PolynomialBasis:
     def __repr__(self):
         return f"PolynomialBasis(degree={self.degree}, intercept={self.intercept})"
 
-    def check_inputs(self, x):
+    def check_inputs(self, x: np.ndarray) -> None:
+        """Refuse inputs of the wrong shape: a ValueError unless ``x`` is 1-D (one scalar input per row).
+
+        Parameters
+        ----------
+        x : ndarray
+            The inputs, already converted to an array.
+        """
         if x.ndim != 1:
             raise ValueError(f"x must be 1-D for PolynomialBasis (one scalar input per row), got shape {x.shape}")
 
     def _powers(self):
         return range(0 if self.intercept else 1, self.degree + 1)
 
-    def feature_names(self, x, columns=None):
+    def feature_names(self, x: np.ndarray, columns: list[str] | None = None) -> list[str]:
+        """The names of the features, one per column of :math:`\\Phi(x)` (the model's coordinate ``feature``).
+
+        Parameters
+        ----------
+        x : ndarray (N,)
+            The inputs (unused: the names depend on the degree only).
+        columns : list of str, optional
+            Ignored (the input is always called ``x``).
+
+        Returns
+        -------
+        list of str
+            ``"1"`` (with an intercept), ``"x"``, ``"x^2"``, ..., ``"x^M"``.
+        """
         return [{0: "1", 1: "x"}.get(k, f"x^{k}") for k in self._powers()]
 
-    def features(self, x):
+    def features(self, x: ArrayLike) -> np.ndarray:
+        r"""The raw features :math:`\Phi(x)`: the monomials :math:`1, x, \dots, x^M` (without 1 when no intercept).
+
+        Parameters
+        ----------
+        x : array_like (N,)
+            Inputs.
+
+        Returns
+        -------
+        ndarray (N, p)
+            The Vandermonde matrix, in the basis' own (monomial) coordinates.
+        """
         x = np.asarray(x, dtype=float)
         return np.stack([x**k for k in self._powers()], axis=1)
 
-    def conditioned(self, x):
+    def conditioned(self, x: ArrayLike) -> Conditioned:
+        r"""The well-conditioned coordinates fixed on the training inputs: Legendre polynomials of
+        :math:`u = (x - c)/s`.
+
+        Parameters
+        ----------
+        x : array_like (N,)
+            Training inputs; only their range is used (the exact dyadic :math:`c` and :math:`s`).
+
+        Returns
+        -------
+        Conditioned
+            ``transform`` gives :math:`Z(x)` and ``to_w`` the exact :math:`T` (Legendre to monomial coefficients)
+            with ``w = T @ a``.
+        """
         center, scale = _center_scale(np.asarray(x, dtype=float))
         m = self.degree if self.intercept else self.degree - 1  # highest Legendre degree used
         intercept = self.intercept
@@ -207,7 +322,7 @@ class GaussianBasis:
     comes first. The features are already O(1), so the internal coordinates are the features themselves.
     """
 
-    def __init__(self, centers, width, intercept=True):
+    def __init__(self, centers: ArrayLike, width: float, intercept: bool = True):
         self.centers = scalar_or_vector(centers, "centers", positive=False).reshape(-1)
         self.width = positive_scalar(width, "width")
         if not isinstance(intercept, bool):
@@ -217,11 +332,32 @@ class GaussianBasis:
     def __repr__(self):
         return f"GaussianBasis(centers={self.centers.tolist()}, width={self.width}, intercept={self.intercept})"
 
-    def check_inputs(self, x):
+    def check_inputs(self, x: np.ndarray) -> None:
+        """Refuse inputs of the wrong shape: a ValueError unless ``x`` is 1-D.
+
+        Parameters
+        ----------
+        x : ndarray
+            The inputs, already converted to an array.
+        """
         if x.ndim != 1:
             raise ValueError(f"x must be 1-D for GaussianBasis, got shape {x.shape}")
 
-    def feature_names(self, x, columns=None):
+    def feature_names(self, x: np.ndarray, columns: list[str] | None = None) -> list[str]:
+        """The names of the features, one per column of :math:`\\Phi(x)` (the model's coordinate ``feature``).
+
+        Parameters
+        ----------
+        x : ndarray (N,)
+            The inputs (unused: the names depend on the centres only).
+        columns : list of str, optional
+            Ignored.
+
+        Returns
+        -------
+        list of str
+            ``"1"`` (with an intercept), then ``"gauss(mu_j)"`` for each centre.
+        """
         return (["1"] if self.intercept else []) + [f"gauss({c:.4g})" for c in self.centers]
 
     def _columns(self, x, xp):
@@ -230,10 +366,34 @@ class GaussianBasis:
             columns = [x * 0 + 1] + columns
         return xp.stack(columns, axis=1)
 
-    def features(self, x):
+    def features(self, x: ArrayLike) -> np.ndarray:
+        r"""The raw features :math:`\Phi(x)`: a column of ones (with an intercept), then one bump per centre.
+
+        Parameters
+        ----------
+        x : array_like (N,)
+            Inputs.
+
+        Returns
+        -------
+        ndarray (N, p)
+            The design matrix in the basis' own coordinates.
+        """
         return self._columns(np.asarray(x, dtype=float), np)
 
-    def conditioned(self, x):
+    def conditioned(self, x: ArrayLike) -> Conditioned:
+        """The internal coordinates: the features themselves (already O(1)), with the identity as ``to_w``.
+
+        Parameters
+        ----------
+        x : array_like (N,)
+            Training inputs (unused: the features do not depend on their range).
+
+        Returns
+        -------
+        Conditioned
+            ``transform`` gives the features and ``to_w`` the identity, so ``w = a``.
+        """
         p = len(self.centers) + self.intercept
         identity = tuple(tuple(Fraction(int(i == j)) for j in range(p)) for i in range(p))
         return Conditioned(self._columns, identity)

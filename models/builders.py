@@ -32,6 +32,8 @@ The builders return a :class:`models.design.RegressionModel`, a ``pm.Model`` tha
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -42,6 +44,11 @@ from .design import Design, RegressionModel, internal_coordinates
 from .likelihoods import Gaussian, Likelihood
 from .priors import Flat, check_w_prior
 from .statistics import ChunkedData, gaussian_statistics, is_dask, is_out_of_core
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .priors import Prior, ScalePrior
 
 
 def _dependent_features(r, names):
@@ -75,7 +82,8 @@ def _check_parts(likelihood, basis, prior):
     check_w_prior(prior)
 
 
-def regression(x, t, *, likelihood, basis=None, prior=None, sufficient_statistics=None):
+def regression(x: ArrayLike, t: ArrayLike, *, likelihood: Likelihood, basis=None, prior: Prior | None = None,
+               sufficient_statistics: bool | None = None) -> RegressionModel:
     r"""A regression model :math:`t_n \sim \text{likelihood}(y(x_n \mid w))` with :math:`y = \Phi(x) w`.
 
     Parameters
@@ -221,12 +229,37 @@ def _statistics_regression(x, t, likelihood, basis, prior):
     return model.seal()
 
 
-def gaussian_regression(x, t, *, basis=None, sigma=None, prior=None, sigma_prior=None, sufficient_statistics=None):
+def gaussian_regression(x: ArrayLike, t: ArrayLike, *, basis=None, sigma: float | None = None,
+                        prior: Prior | None = None, sigma_prior: ScalePrior | None = None,
+                        sufficient_statistics: bool | None = None) -> RegressionModel:
     r"""The seed's model: :math:`t_n \sim \mathcal N(\Phi(x_n) w, \sigma^2)`.
 
     Its MAP with the default flat priors is least squares (for ``w``) and :math:`\sqrt{\mathrm{SSE}/N}`
     (for a learned ``sigma``). ``sigma`` fixes the noise sd; otherwise it is learned under
     ``sigma_prior`` (default ``HalfFlat()``). See :func:`regression` for the other arguments.
+
+    Parameters
+    ----------
+    x : array of shape (N,) or (N, D), or a pandas Series/DataFrame
+        Inputs. Column names of a DataFrame become feature names.
+    t : array of shape (N,)
+        Targets.
+    basis : LinearBasis, PolynomialBasis or GaussianBasis, default ``LinearBasis()``
+    sigma : float, optional
+        A known noise sd. When omitted, ``sigma`` is a model variable with prior ``sigma_prior``.
+    prior : models.priors.Prior, default ``Flat()``
+        Prior on ``w``, i.e. the regularizer (Flat, Normal, Laplace, ElasticNet).
+    sigma_prior : models.priors.ScalePrior, default ``HalfFlat()``
+        Prior for a learned ``sigma``; not with a fixed ``sigma``.
+    sufficient_statistics : bool or None, default None
+        Observe the likelihood through its sufficient statistics, as in :func:`regression`.
+
+    Returns
+    -------
+    RegressionModel
+        ``regression(x, t, likelihood=likelihoods.Gaussian(sigma=sigma, sigma_prior=sigma_prior), ...)``: ``w``
+        (dims ``feature``), ``w_internal``, ``sigma`` when learned and the observed ``t`` (or ``t_rotated`` and
+        ``t_residual_ss`` through the statistics).
 
     Examples
     --------

@@ -23,11 +23,17 @@ its design: :func:`design_of` then returns None and the inference code takes the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pymc as pm
 
 from .optimize import triangular_factor
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .priors import Penalty
 
 
 @dataclass(frozen=True)
@@ -65,67 +71,200 @@ class Design:
 
     @property
     def p(self) -> int:
-        """The number of features."""
+        """The number of features.
+
+        Returns
+        -------
+        int
+            ``len(names)``.
+        """
         return len(self.names)
 
     @property
     def to_w(self) -> np.ndarray:
-        """:math:`T R^{-1}`: ``w = to_w @ w_internal`` (float64)."""
+        """:math:`T R^{-1}`: ``w = to_w @ w_internal`` (float64).
+
+        Returns
+        -------
+        ndarray (p, p)
+            The map from the internal coordinates to the basis' own.
+        """
         return self.conditioned.T @ self.r_inverse
 
     @property
-    def penalty(self):
-        """The prior's :class:`models.priors.Penalty` for this basis, or None when it is not of the L1 + L2 form."""
+    def penalty(self) -> Penalty | None:
+        """The prior's :class:`models.priors.Penalty` for this basis, or None when it is not of the L1 + L2 form.
+
+        Returns
+        -------
+        models.priors.Penalty or None
+            ``prior.penalty(p)``.
+        """
         return self.prior.penalty(self.p)
 
-    def w_from_internal(self, w_internal):
-        """``w = T R^-1 w_internal``; the last axes may be (p,) or (p, K) (one column per class)."""
+    def w_from_internal(self, w_internal: ArrayLike) -> np.ndarray:
+        """``w = T R^-1 w_internal``; the last axes may be (p,) or (p, K) (one column per class).
+
+        Parameters
+        ----------
+        w_internal : array_like (..., p) or (..., p, K)
+            Weights in the internal coordinates, with any leading axes (e.g. chain, draw).
+
+        Returns
+        -------
+        ndarray
+            The weights ``w`` in the basis' own coordinates, of the same shape.
+        """
         w_internal = np.asarray(w_internal, dtype=float)
         if w_internal.ndim >= 2 and w_internal.shape[-2:-1] == (self.p,) and self.likelihood.n_outputs > 1:
             return np.einsum("ij,...jk->...ik", self.to_w, w_internal)
         return w_internal @ self.to_w.T
 
-    def internal_from_w(self, w):
-        """``w_internal = R T^-1 w`` for w of shape (p,) or (p, K)."""
+    def internal_from_w(self, w: ArrayLike) -> np.ndarray:
+        """``w_internal = R T^-1 w`` for w of shape (p,) or (p, K).
+
+        Parameters
+        ----------
+        w : array_like (p,) or (p, K)
+            Weights in the basis' own coordinates.
+
+        Returns
+        -------
+        ndarray (p,) or (p, K)
+            The same weights in the internal coordinates.
+        """
         return np.linalg.solve(self.to_w, np.asarray(w, dtype=float))
 
-    def w_from_conditioned(self, a):
-        """``w = T a`` computed exactly in rational arithmetic from the float64 ``a``, rounded once."""
+    def w_from_conditioned(self, a: ArrayLike) -> np.ndarray:
+        """``w = T a`` computed exactly in rational arithmetic from the float64 ``a``, rounded once.
+
+        Parameters
+        ----------
+        a : array_like (p,) or (p, K)
+            Weights in the conditioned coordinates (one column per class for (p, K)).
+
+        Returns
+        -------
+        ndarray (p,) or (p, K)
+            The weights ``w`` in the basis' own coordinates.
+        """
         a = np.asarray(a, dtype=float)
         if a.ndim == 2:
             return np.column_stack([self.conditioned.w_from(column) for column in a.T])
         return self.conditioned.w_from(a)
 
-    def internal_from_conditioned(self, a):
-        """``w_internal = R a``."""
+    def internal_from_conditioned(self, a: ArrayLike) -> np.ndarray:
+        """``w_internal = R a``.
+
+        Parameters
+        ----------
+        a : array_like (p,) or (p, K)
+            Weights in the conditioned coordinates.
+
+        Returns
+        -------
+        ndarray (p,) or (p, K)
+            The same weights in the internal coordinates.
+        """
         return np.linalg.solve(self.r_inverse, np.asarray(a, dtype=float))
 
-    def conditioned_design(self, x):
-        """The conditioned features :math:`Z(x)`: ``y(x | w) = Z(x) a``."""
+    def conditioned_design(self, x: ArrayLike) -> np.ndarray:
+        """The conditioned features :math:`Z(x)`: ``y(x | w) = Z(x) a``.
+
+        Parameters
+        ----------
+        x : array_like (M,) or (M, D)
+            Inputs, shaped like the training inputs.
+
+        Returns
+        -------
+        ndarray (M, p)
+            :math:`Z(x)`.
+        """
         return self.conditioned.transform(np.asarray(x, dtype=float), np)
 
-    def internal_design(self, x):
-        """The design in the internal coordinates: ``y(x | w) = internal_design(x) @ w_internal``."""
+    def internal_design(self, x: ArrayLike) -> np.ndarray:
+        """The design in the internal coordinates: ``y(x | w) = internal_design(x) @ w_internal``.
+
+        Parameters
+        ----------
+        x : array_like (M,) or (M, D)
+            Inputs, shaped like the training inputs.
+
+        Returns
+        -------
+        ndarray (M, p)
+            :math:`Z(x) R^{-1}`.
+        """
         return self.conditioned_design(x) @ self.r_inverse
 
-    def features(self, x):
-        """The raw features :math:`\\Phi(x)` of the basis."""
+    def features(self, x: ArrayLike) -> np.ndarray:
+        """The raw features :math:`\\Phi(x)` of the basis.
+
+        Parameters
+        ----------
+        x : array_like (M,) or (M, D)
+            Inputs, shaped like the training inputs.
+
+        Returns
+        -------
+        ndarray (M, p)
+            :math:`\\Phi(x)`, the design in the basis' own coordinates.
+        """
         return self.basis.features(np.asarray(x, dtype=float))
 
-    def rows(self, model):
+    def rows(self, model: pm.Model) -> tuple[np.ndarray, np.ndarray]:
         """The model's current training data ``(x, t)`` (its ``pm.Data``); a model observed through sufficient
-        statistics has no rows in it."""
+        statistics has no rows in it.
+
+        Parameters
+        ----------
+        model : pm.Model
+            The model this design belongs to.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(x, t)``: the current values of the model's ``x`` and ``t_obs``.
+
+        Raises
+        ------
+        ValueError
+            When the model is observed through sufficient statistics.
+        """
         if self.statistics is not None:
             raise ValueError("this model sees the data through their sufficient statistics; it holds no rows")
         return model["x"].get_value(), model["t_obs"].get_value()
 
-    def input_template(self, model):
-        """A 0-row array shaped like the training inputs (to check new inputs against)."""
+    def input_template(self, model: pm.Model) -> np.ndarray:
+        """A 0-row array shaped like the training inputs (to check new inputs against).
+
+        Parameters
+        ----------
+        model : pm.Model
+            The model this design belongs to.
+
+        Returns
+        -------
+        ndarray (0,) or (0, D)
+            An empty array with the training inputs' trailing shape.
+        """
         return self.data.template if self.statistics is not None else model["x"].get_value()[:0]
 
-    def gaussian_data(self, model):
+    def gaussian_data(self, model: pm.Model) -> GaussianData:
         """:class:`GaussianData` for the closed forms of a Gaussian model with one sigma: the rows themselves, or
-        their sufficient statistics, for which every least-squares problem has the same solution."""
+        their sufficient statistics, for which every least-squares problem has the same solution.
+
+        Parameters
+        ----------
+        model : pm.Model
+            The model this design belongs to.
+
+        Returns
+        -------
+        GaussianData
+            ``design``, ``target``, ``features``, ``n`` and ``extra_sse`` of the least-squares problems.
+        """
         if self.statistics is None:
             x, t = self.rows(model)
             return GaussianData(self.conditioned_design(x), t, self.features(x), len(t), 0.0)
@@ -158,7 +297,24 @@ class GaussianData:
 def internal_coordinates(z, sigma0, prior, conditioned):
     """``r_inverse``: R from the QR of [Z / sigma0; T / prior sd] whitens the posterior at a nominal noise level
     sigma0, ``w_internal = R a``. Z may be replaced by any matrix with the same Z^T Z (the R of its QR, as the
-    sufficient statistics hold), which gives the same R."""
+    sufficient statistics hold), which gives the same R.
+
+    Parameters
+    ----------
+    z : ndarray (N, p)
+        The conditioned design :math:`Z` (or the R of the sufficient statistics).
+    sigma0 : float
+        The nominal noise level.
+    prior : models.priors.Prior
+        The prior on ``w``; its ``sd`` (None for an improper prior) adds the rows :math:`T / \\mathrm{sd}`.
+    conditioned : models.basis.Conditioned
+        The basis' conditioned coordinates (for :math:`T`).
+
+    Returns
+    -------
+    ndarray (p, p)
+        :math:`R^{-1}`, so that ``a = r_inverse @ w_internal``.
+    """
     p = z.shape[1]
     rows = z / sigma0
     if prior.sd is not None:
@@ -187,20 +343,32 @@ class RegressionModel(pm.Model):
         self._design = design
         self._sealed = None
 
-    def seal(self):
-        """Record the model's variables: the design holds for exactly these."""
+    def seal(self) -> RegressionModel:
+        """Record the model's variables: the design holds for exactly these.
+
+        Returns
+        -------
+        RegressionModel
+            The model itself.
+        """
         self._sealed = _variables(self)
         return self
 
     @property
     def design(self):
-        """The builder's design while the model is as built, else None."""
+        """The builder's design while the model is as built, else None.
+
+        Returns
+        -------
+        Design or models.mlp.Network or None
+            None once a variable was added after :meth:`seal` (or before it is called).
+        """
         if self._design is None or self._sealed != _variables(self):
             return None
         return self._design
 
 
-def design_of(model, kind=Design):
+def design_of(model: pm.Model, kind: type = Design):
     """The :class:`Design` (or another ``kind`` of design) of a model as a builder made it, else None.
 
     Parameters
@@ -208,6 +376,16 @@ def design_of(model, kind=Design):
     model : pm.Model
     kind : type
         The kind of design asked for (``Design``; ``models.mlp.Network`` for a network).
+
+    Returns
+    -------
+    Design or models.mlp.Network or None
+        The model's design if it is a :class:`RegressionModel` as built and its design is a ``kind``, else None.
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is not a ``pm.Model``.
     """
     if not isinstance(model, pm.Model):
         raise TypeError(f"model must be a pm.Model, got {type(model).__name__}")

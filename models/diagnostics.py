@@ -1,19 +1,45 @@
 """Convergence gates for MCMC runs: R-hat, bulk and tail ESS, divergences (Vehtari et al. 2021)."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import arviz as az
 import numpy as np
 
 from ._checks import posterior_tree
 
+if TYPE_CHECKING:
+    import xarray as xr
+
 R_HAT_MAX = 1.01
 ESS_MIN = 400
 
 
-def convergence(idata, var_names=None, *, r_hat_max=R_HAT_MAX, ess_min=ESS_MIN):
+def convergence(idata: xr.DataTree, var_names: list[str] | None = None, *, r_hat_max: float = R_HAT_MAX,
+                ess_min: float = ESS_MIN) -> dict:
     """Check an MCMC run: rank-normalized R-hat <= ``r_hat_max``, bulk and tail ESS >= ``ess_min``, no divergences.
 
     Returns a dict of plain numbers: ``ok``, ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail``, ``divergences``
     and ``problems`` (one sentence per failed gate). ``var_names`` defaults to ``w`` and ``sigma`` where present.
+
+    Parameters
+    ----------
+    idata : xarray.DataTree
+        An MCMC run: a ``posterior`` group, and ``sample_stats`` with ``diverging`` when the sampler reports
+        divergences (counted as 0 otherwise).
+    var_names : list of str, optional
+        The variables checked; default ``w`` and ``sigma`` where present, else every posterior variable.
+    r_hat_max : float, default ``R_HAT_MAX`` (1.01)
+        The largest rank-normalized split R-hat accepted.
+    ess_min : float, default ``ESS_MIN`` (400)
+        The smallest bulk and tail effective sample size accepted.
+
+    Returns
+    -------
+    dict
+        ``ok`` (bool: every gate passed), ``max_r_hat``, ``min_ess_bulk``, ``min_ess_tail`` (floats),
+        ``divergences`` (int) and ``problems`` (list of str, one sentence per failed gate).
     """
     posterior_tree(idata)
     if var_names is None:

@@ -39,6 +39,7 @@ A new likelihood is one subclass in this file.
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pymc as pm
@@ -49,17 +50,56 @@ from ._checks import positive_scalar
 from .optimize import elastic_net, least_absolute, lstsq, ridge_rows
 from .priors import HalfFlat, check_scale_prior
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def mse(t, y):
-    """Mean squared error :math:`\\frac1N \\sum_n (t_n - y_n)^2`."""
+    from .design import Design
+    from .fit.map import MapProblem
+    from .priors import ScalePrior
+
+
+def mse(t: ArrayLike, y: ArrayLike) -> float:
+    """Mean squared error :math:`\\frac1N \\sum_n (t_n - y_n)^2`.
+
+    Parameters
+    ----------
+    t : array_like (N,)
+        Targets.
+    y : array_like (N,)
+        Linear predictors (the predicted means).
+
+    Returns
+    -------
+    float
+        The mean squared error.
+
+    Examples
+    --------
+    >>> mse([1.0, 2.0], [1.0, 4.0])
+    2.0
+    """
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     return float(np.mean((t - y) ** 2))
 
 
-def gaussian_nll(t, y, sigma):
+def gaussian_nll(t: ArrayLike, y: ArrayLike, sigma: float) -> float:
     """Negative log-likelihood of targets ``t`` under :math:`\\mathcal N(y, \\sigma^2)`, summed over observations.
 
     Written directly from the density (not through :func:`mse`), so that the identity with the MSE can be checked.
+
+    Parameters
+    ----------
+    t : array_like (N,)
+        Targets.
+    y : array_like (N,)
+        Linear predictors (the means).
+    sigma : float
+        The noise sd, > 0.
+
+    Returns
+    -------
+    float
+        :math:`-\\sum_n \\log \\mathcal N(t_n \\mid y_n, \\sigma^2)`.
     """
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     sigma = positive_scalar(sigma, "sigma")
@@ -67,43 +107,126 @@ def gaussian_nll(t, y, sigma):
     return float(np.sum(0.5 * z**2 + np.log(sigma) + 0.5 * np.log(2 * np.pi)))
 
 
-def heteroscedastic_nll(t, y, sigma):
+def heteroscedastic_nll(t: ArrayLike, y: ArrayLike, sigma: ArrayLike) -> float:
     """Gaussian NLL with one sd per observation:
-    :math:`\\sum_n (t_n - y_n)^2 / (2\\sigma_n^2) + \\log\\sigma_n + \\log(2\\pi)/2`."""
+    :math:`\\sum_n (t_n - y_n)^2 / (2\\sigma_n^2) + \\log\\sigma_n + \\log(2\\pi)/2`.
+
+    Parameters
+    ----------
+    t : array_like (N,)
+        Targets.
+    y : array_like (N,)
+        Linear predictors (the means).
+    sigma : array_like (N,)
+        The noise sd of each observation, > 0.
+
+    Returns
+    -------
+    float
+        The negative log-likelihood, summed over observations.
+    """
     t, y, sigma = (np.asarray(a, dtype=float) for a in (t, y, sigma))
     return float(np.sum(0.5 * ((t - y) / sigma) ** 2 + np.log(sigma) + 0.5 * np.log(2 * np.pi)))
 
 
-def mae(t, y):
-    """Mean absolute error :math:`\\frac1N \\sum_n |t_n - y_n|`."""
+def mae(t: ArrayLike, y: ArrayLike) -> float:
+    """Mean absolute error :math:`\\frac1N \\sum_n |t_n - y_n|`.
+
+    Parameters
+    ----------
+    t : array_like (N,)
+        Targets.
+    y : array_like (N,)
+        Linear predictors (the predicted medians).
+
+    Returns
+    -------
+    float
+        The mean absolute error.
+    """
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     return float(np.mean(np.abs(t - y)))
 
 
-def student_t_loss(t, y, sigma, nu):
-    """The robust loss of the Student-t likelihood: :math:`\\frac1N \\sum_n \\log(1 + r_n^2 / (\\nu \\sigma^2))`."""
+def student_t_loss(t: ArrayLike, y: ArrayLike, sigma: float, nu: float) -> float:
+    """The robust loss of the Student-t likelihood: :math:`\\frac1N \\sum_n \\log(1 + r_n^2 / (\\nu \\sigma^2))`.
+
+    Parameters
+    ----------
+    t : array_like (N,)
+        Targets.
+    y : array_like (N,)
+        Linear predictors (the locations).
+    sigma : float
+        The scale, > 0.
+    nu : float
+        The degrees of freedom, > 0.
+
+    Returns
+    -------
+    float
+        The mean of :math:`\\log(1 + r_n^2 / (\\nu \\sigma^2))`, :math:`r_n = t_n - y_n`.
+    """
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     return float(np.mean(np.log1p(((t - y) / sigma) ** 2 / nu)))
 
 
-def binary_cross_entropy(t, y):
+def binary_cross_entropy(t: ArrayLike, y: ArrayLike) -> float:
     """Binary cross-entropy of 0/1 labels ``t`` given logits ``y``: mean of -t log p - (1 - t) log(1 - p),
-    p = sigmoid(y)."""
+    p = sigmoid(y).
+
+    Parameters
+    ----------
+    t : array_like (N,)
+        Labels, 0 or 1.
+    y : array_like (N,)
+        Linear predictors (the logits).
+
+    Returns
+    -------
+    float
+        The mean binary cross-entropy.
+    """
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     return float(np.mean(np.logaddexp(0.0, y) - t * y))
 
 
-def cross_entropy(t, y):
-    """Cross-entropy of integer labels ``t`` given logits ``y`` of shape (N, K): mean of -log softmax(y_n)[t_n]."""
+def cross_entropy(t: ArrayLike, y: ArrayLike) -> float:
+    """Cross-entropy of integer labels ``t`` given logits ``y`` of shape (N, K): mean of -log softmax(y_n)[t_n].
+
+    Parameters
+    ----------
+    t : array_like (N,)
+        Class labels 0, ..., K - 1.
+    y : array_like (N, K)
+        The logits of every class.
+
+    Returns
+    -------
+    float
+        The mean cross-entropy.
+    """
     t, y = np.asarray(t), np.asarray(y, dtype=float)
     return float(np.mean(logsumexp(y, axis=1) - y[np.arange(len(t)), t.astype(int)]))
 
 
-def poisson_deviance(t, y):
+def poisson_deviance(t: ArrayLike, y: ArrayLike) -> float:
     """Mean Poisson deviance of counts ``t`` given log-means ``y``:
     :math:`\\frac2N \\sum_n (t_n \\log(t_n/\\mu_n) - t_n + \\mu_n)`.
 
     The same number as ``sklearn.metrics.mean_poisson_deviance(t, exp(y))``.
+
+    Parameters
+    ----------
+    t : array_like (N,)
+        Counts, >= 0.
+    y : array_like (N,)
+        Linear predictors (the log-means, :math:`\\mu_n = e^{y_n}`).
+
+    Returns
+    -------
+    float
+        The mean Poisson deviance.
     """
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     mu = np.exp(y)
@@ -112,11 +235,23 @@ def poisson_deviance(t, y):
 
 
 
-def gamma_deviance(t, y):
+def gamma_deviance(t: ArrayLike, y: ArrayLike) -> float:
     """Mean Gamma deviance of positive ``t`` given log-means ``y``:
     :math:`\\frac2N \\sum_n (t_n/\\mu_n - \\log(t_n/\\mu_n) - 1)`.
 
     The same number as ``sklearn.metrics.mean_gamma_deviance(t, exp(y))``.
+
+    Parameters
+    ----------
+    t : array_like (N,)
+        Targets, > 0.
+    y : array_like (N,)
+        Linear predictors (the log-means, :math:`\\mu_n = e^{y_n}`).
+
+    Returns
+    -------
+    float
+        The mean Gamma deviance.
     """
     t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
     ratio = t * np.exp(-y)
@@ -193,39 +328,214 @@ class Likelihood:
     unbounded_hint = "put a proper prior (priors.Normal) on w"
 
     @property
-    def fixed_scale(self):
-        """The fixed value of the scale parameter, or None (learned, or no scale)."""
+    def fixed_scale(self) -> float | None:
+        """The fixed value of the scale parameter, or None (learned, or no scale).
+
+        Returns
+        -------
+        float or None
+            The value of the attribute named ``scale_name``.
+        """
         return None if self.scale_name is None else getattr(self, self.scale_name)
 
     @property
     def learns_scale(self) -> bool:
-        """Whether the model learns the scale parameter."""
+        """Whether the model learns the scale parameter.
+
+        Returns
+        -------
+        bool
+            True when the family has a scale and it is not fixed.
+        """
         return self.scale_name is not None and self.fixed_scale is None
 
     @property
-    def prior_of_scale(self):
-        """The prior of the learned scale (a :class:`models.priors.ScalePrior`), or None."""
+    def prior_of_scale(self) -> ScalePrior | None:
+        """The prior of the learned scale (a :class:`models.priors.ScalePrior`), or None.
+
+        Returns
+        -------
+        models.priors.ScalePrior or None
+            The attribute ``<scale_name>_prior`` when the scale is learned, else None.
+        """
         return getattr(self, f"{self.scale_name}_prior") if self.learns_scale else None
 
-    def data(self, t):
-        """The targets as stored in the model (integers for labels and counts)."""
+    def observe(self, mu: pt.TensorVariable, observed: pt.TensorVariable, **inputs) -> pt.TensorVariable:
+        """Add the likelihood's learned parameters (its scale, with its prior) and the observed ``t`` to the model
+        in context.
+
+        Parameters
+        ----------
+        mu : pytensor TensorVariable (N,) or (N, K - 1)
+            The linear predictor :math:`y(x_n \\mid w)` of every observation: the mean, the logit(s) or the
+            log-mean, as the family's ``link`` says.
+        observed : pytensor TensorVariable (N,)
+            The targets (the model's ``pm.Data`` ``t_obs``).
+        **inputs
+            What a family needs besides (``x_data`` and ``x`` for :class:`Gaussian` with ``sigma_basis``); the
+            others ignore them.
+
+        Returns
+        -------
+        pytensor TensorVariable
+            The observed variable ``t`` (dims ``obs_id``).
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class: every subclass defines it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define observe")
+
+    def loss(self, t: ArrayLike, y: ArrayLike) -> float:
+        """The loss this likelihood is the negative log of, up to a positive factor and a shift.
+
+        Parameters
+        ----------
+        t : array_like (N,)
+            Targets.
+        y : array_like (N,) or (N, K - 1)
+            Linear predictors: the mean, the logit(s) or the log-mean, as the family's ``link`` says.
+
+        Returns
+        -------
+        float
+            The loss named ``loss_name`` (the MSE, the MAE, a cross-entropy, a deviance), averaged over
+            observations, so that ``nll(t, y) = c1 * N * loss(t, y) + c0`` with ``(c1, c0)`` from
+            :meth:`loss_constants`.
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class: every subclass defines it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define loss")
+
+    def loss_constants(self, n: int) -> tuple[float, float]:
+        """``(c1, c0)`` with NLL = c1 * N * loss + c0 (the table in the module docstring).
+
+        A family with a scale also takes its value (default: the fixed one), and one whose ``c0`` depends on the
+        targets takes ``t``.
+
+        Parameters
+        ----------
+        n : int
+            The number of observations N.
+
+        Returns
+        -------
+        tuple of float
+            ``c1 > 0`` and ``c0``, neither depending on ``w``.
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class: every subclass defines it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define loss_constants")
+
+    def nll(self, t: ArrayLike, y: ArrayLike) -> float:
+        """The negative log-likelihood :math:`-\\sum_n \\log p(t_n \\mid y_n, \\theta)`, summed over observations.
+
+        Written from the density, so that the identity with ``c1 * N * loss + c0`` can be checked. A family with a
+        scale also takes its value (default: the fixed one).
+
+        Parameters
+        ----------
+        t : array_like (N,)
+            Targets.
+        y : array_like (N,) or (N, K - 1)
+            Linear predictors: the mean, the logit(s) or the log-mean, as the family's ``link`` says.
+
+        Returns
+        -------
+        float
+            The negative log-likelihood, constants included.
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class: every subclass defines it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define nll")
+
+    def data(self, t: np.ndarray) -> np.ndarray:
+        """The targets as stored in the model (integers for labels and counts).
+
+        Parameters
+        ----------
+        t : ndarray (N,)
+            The checked targets (float).
+
+        Returns
+        -------
+        ndarray (N,)
+            ``t`` itself in the base class; ``int64`` for labels and counts.
+        """
         return t
 
-    def check_targets(self, t):
-        """Any finite real target is in the support."""
+    def check_targets(self, t: np.ndarray) -> None:
+        """Any finite real target is in the support.
 
-    def whitening_scale(self, z, t):
-        """A nominal noise scale of the linear predictor, to whiten the sampler's coordinates."""
+        Does nothing in the base class; a family with a smaller support raises a ValueError naming the first
+        offending rows.
+
+        Parameters
+        ----------
+        t : ndarray (N,)
+            The targets (already checked to be finite).
+        """
+
+    def whitening_scale(self, z: np.ndarray, t: np.ndarray) -> float:
+        """A nominal noise scale of the linear predictor, to whiten the sampler's coordinates.
+
+        Parameters
+        ----------
+        z : ndarray (N, p)
+            The conditioned design.
+        t : ndarray (N,)
+            The targets.
+
+        Returns
+        -------
+        float
+            The fixed scale when there is one, else the residual sd of the least-squares fit of ``t`` on ``z``.
+        """
         return self.fixed_scale if self.fixed_scale is not None else _residual_sd(z, t)
 
     def sklearn_estimator(self):
-        """The scikit-learn estimator whose fit equals the flat-prior MAP, or None."""
+        """The scikit-learn estimator whose fit equals the flat-prior MAP, or None.
+
+        Returns
+        -------
+        sklearn estimator or None
+            An unfitted estimator with ``fit_intercept=False`` (fit it on the features :math:`\\Phi(x)`), or None
+            (the base class).
+        """
         return None
 
-    def check_maximum(self, z, t, names, n):
+    def check_maximum(self, z: np.ndarray, t: np.ndarray | None, names: list[str], n: int) -> None:
         """Under a flat prior on w, refuse data for which the likelihood has no maximum (an improper posterior).
 
-        ``z`` is the conditioned design (or the R of the statistics, with ``t`` None)."""
+        ``z`` is the conditioned design (or the R of the statistics, with ``t`` None).
+
+        Parameters
+        ----------
+        z : ndarray (N, p) or (p, p)
+            The conditioned design, or the R of the sufficient statistics.
+        t : ndarray (N,) or None
+            The targets; None when the model sees the data through their sufficient statistics.
+        names : list of str
+            The feature names (for the message).
+        n : int
+            The number of observations.
+
+        Raises
+        ------
+        ValueError
+            In the base class: when the scale is learned and ``n <= p`` (the features fit ``t`` exactly). The
+            families add their own cases (separable classes, all-zero counts).
+        """
         p = len(names)
         if self.learns_scale and n <= p:
             name = self.scale_name
@@ -235,16 +545,52 @@ class Likelihood:
                 f"(priors.Normal), fix {name}, or use fewer features"
             )
 
-    def map_start(self, x, t, design):
-        """A starting point for the MAP search, in the model's own variables (``w_internal`` and the scale)."""
+    def map_start(self, x: np.ndarray, t: np.ndarray, design: Design) -> dict:
+        """A starting point for the MAP search, in the model's own variables (``w_internal`` and the scale).
+
+        Parameters
+        ----------
+        x : ndarray (N,) or (N, D)
+            The training inputs.
+        t : ndarray (N,)
+            The training targets.
+        design : models.design.Design
+            The model's design (for its internal coordinates).
+
+        Returns
+        -------
+        dict
+            ``w_internal`` (zeros in the base class; a least-squares fit in several families) and, when learned,
+            the scale by its name (1.0 in the base class).
+        """
         start = {"w_internal": np.zeros((design.p, self.n_outputs)) if self.n_outputs > 1 else np.zeros(design.p)}
         if self.learns_scale:
             start[self.scale_name] = 1.0
         return start
 
-    def map_point(self, problem):
+    def map_point(self, problem: MapProblem) -> dict:
         """The MAP, in the model's own variables: Newton's method on the model's log density (proximal Newton
-        for a prior with an L1 part), from :meth:`map_start`."""
+        for a prior with an L1 part), from :meth:`map_start`.
+
+        Parameters
+        ----------
+        problem : models.fit.map.MapProblem
+            The model and its design, with the data and the generic solvers (``rows``, ``gaussian_data``,
+            ``smooth``, ``refuse``).
+
+        Returns
+        -------
+        dict
+            The free variables at the MAP (``w_internal`` and the learned scale), and optionally ``w`` when the
+            solver has it exactly (``fit_map`` computes the rest with the model's graph).
+
+        Raises
+        ------
+        NotImplementedError
+            When the family has no solver for the prior (through ``problem.refuse``).
+        ValueError
+            When the MAP does not exist.
+        """
         x, t = problem.rows()
         return problem.smooth(self.map_start(x, t, problem.design))
 
@@ -325,12 +671,24 @@ class Gaussian(Likelihood):
 
     @property
     def learns_sigma(self) -> bool:
-        """A single learned sigma (not a fixed one, not sigma(x))."""
+        """A single learned sigma (not a fixed one, not sigma(x)).
+
+        Returns
+        -------
+        bool
+            True when neither ``sigma`` nor ``sigma_basis`` was given.
+        """
         return self.sigma is None and self.sigma_basis is None
 
     @property
     def heteroscedastic(self) -> bool:
-        """Whether sigma depends on x (``sigma_basis``)."""
+        """Whether sigma depends on x (``sigma_basis``).
+
+        Returns
+        -------
+        bool
+            True when ``sigma_basis`` was given.
+        """
         return self.sigma_basis is not None
 
     @property
@@ -339,6 +697,13 @@ class Gaussian(Likelihood):
 
     @property
     def conjugate(self):
+        """Whether a closed-form posterior exists for some priors (:func:`models.exact_posterior`).
+
+        Returns
+        -------
+        bool
+            True for one sigma (fixed or learned), False for sigma(x).
+        """
         return not self.heteroscedastic
 
     def loss(self, t, y):
@@ -346,25 +711,84 @@ class Gaussian(Likelihood):
         return mse(t, y)
 
     def loss_constants(self, n, sigma=None):
-        """(c1, c0) with NLL = c1 * N * MSE + c0, for one sigma."""
+        """(c1, c0) with NLL = c1 * N * MSE + c0, for one sigma.
+
+        Parameters
+        ----------
+        n : int
+            The number of observations N.
+        sigma : float, optional
+            The noise sd; default the fixed one.
+
+        Returns
+        -------
+        tuple of float
+            :math:`c_1 = 1/(2\\sigma^2)` and :math:`c_0 = \\tfrac N2 \\log(2\\pi\\sigma^2)`.
+        """
         sigma = self.sigma if sigma is None else sigma
         return 1 / (2 * sigma**2), n / 2 * np.log(2 * np.pi * sigma**2)
 
     def nll(self, t, y, sigma=None):
-        """Summed NLL; ``sigma`` may be one sd or one per observation (heteroscedastic)."""
+        """Summed NLL; ``sigma`` may be one sd or one per observation (heteroscedastic).
+
+        Parameters
+        ----------
+        t : array_like (N,)
+            Targets.
+        y : array_like (N,)
+            Linear predictors (the means).
+        sigma : float or array_like (N,), optional
+            The noise sd, one or one per observation; default the fixed one.
+
+        Returns
+        -------
+        float
+            The negative log-likelihood, constants included.
+        """
         sigma = self.sigma if sigma is None else sigma
         if np.ndim(sigma) == 0:
             return gaussian_nll(t, y, sigma)
         return heteroscedastic_nll(t, y, sigma)
 
     def pointwise_log_likelihood(self, t, mu, sigma):
-        """:math:`\\log \\mathcal N(t \\mid \\mu, \\sigma^2)` elementwise (NumPy, broadcasting)."""
+        """:math:`\\log \\mathcal N(t \\mid \\mu, \\sigma^2)` elementwise (NumPy, broadcasting).
+
+        Parameters
+        ----------
+        t : ndarray
+            Targets.
+        mu : ndarray
+            Means, broadcasting against ``t`` (e.g. (draws, N)).
+        sigma : float or ndarray
+            Noise sds, broadcasting against both (e.g. (draws, 1)).
+
+        Returns
+        -------
+        ndarray
+            The log density of every element, in the broadcast shape.
+        """
         return -0.5 * np.log(2 * np.pi) - np.log(sigma) - 0.5 * ((t - mu) / sigma) ** 2
 
     def observe(self, mu, observed, *, x_data=None, x=None):
         """Add ``sigma`` (when learned; ``v`` and ``sigma`` (obs_id) for sigma(x)) and the observed ``t``.
 
         ``x_data`` (the model's ``pm.Data``) and ``x`` (its training values) are needed for ``sigma_basis``.
+
+        Parameters
+        ----------
+        mu : pytensor TensorVariable (N,)
+            The means :math:`y(x_n \\mid w)`.
+        observed : pytensor TensorVariable (N,)
+            The targets (the model's ``pm.Data`` ``t_obs``).
+        x_data : pytensor TensorVariable, optional
+            The model's ``pm.Data`` ``x`` (for ``sigma_basis``).
+        x : ndarray, optional
+            The training inputs (for ``sigma_basis``: its conditioned coordinates and feature names).
+
+        Returns
+        -------
+        pytensor TensorVariable
+            The observed variable ``t`` (dims ``obs_id``).
         """
         if self.sigma_basis is not None:
             conditioned = self.sigma_basis.conditioned(x)
@@ -395,6 +819,19 @@ class Gaussian(Likelihood):
         :math:`R a`; ``z``, ``rss`` (:math:`\rho^2`) and ``dof`` (:math:`N - p`, None when N = p) are the model's
         ``pm.Data``. Observed: ``t_rotated`` (dims ``statistic``) and ``t_residual_ss``, whose density is that of
         the :math:`N-p` rotated residuals (its random draws are :math:`\sigma^2\chi^2_{N-p}`).
+
+        Adds ``sigma`` (when learned) and both observed variables to the model in context; returns None.
+
+        Parameters
+        ----------
+        mu_rotated : pytensor TensorVariable (p,)
+            :math:`R a`, the rotated means.
+        z : pytensor TensorVariable (p,)
+            :math:`Q^\top t` (the model's ``pm.Data`` ``t_rotated_obs``).
+        rss : pytensor TensorVariable
+            :math:`\rho^2`, the least-squares residual sum of squares (``t_residual_ss_obs``).
+        dof : pytensor TensorVariable or None
+            :math:`N - p` (``residual_dof``), or None when N = p (then there is no ``t_residual_ss``).
         """
         sigma = self.sigma_prior.rv("sigma") if self.learns_sigma else self.sigma
         pm.Normal("t_rotated", mu=mu_rotated, sigma=sigma, observed=z, dims="statistic")
@@ -516,11 +953,40 @@ class Laplace(Likelihood):
         return mae(t, y)
 
     def loss_constants(self, n, scale=None):
-        """(c1, c0) with NLL = c1 * N * loss + c0."""
+        """(c1, c0) with NLL = c1 * N * loss + c0.
+
+        Parameters
+        ----------
+        n : int
+            The number of observations N.
+        scale : float, optional
+            The scale ``b``; default the fixed one.
+
+        Returns
+        -------
+        tuple of float
+            :math:`c_1 = 1/b` and :math:`c_0 = N \\log(2b)`.
+        """
         b = self.scale if scale is None else scale
         return 1 / b, n * np.log(2 * b)
 
     def nll(self, t, y, scale=None):
+        """The summed negative log-likelihood :math:`\\sum_n \\log(2b) + |t_n - y_n| / b`.
+
+        Parameters
+        ----------
+        t : array_like (N,)
+            Targets.
+        y : array_like (N,)
+            Linear predictors (the locations).
+        scale : float, optional
+            The scale ``b``; default the fixed one.
+
+        Returns
+        -------
+        float
+            The negative log-likelihood, constants included.
+        """
         t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
         b = positive_scalar(self.scale if scale is None else scale, "scale")
         return float(np.sum(np.log(2 * b) + np.abs(t - y) / b))
@@ -621,14 +1087,61 @@ class StudentT(Likelihood):
         return f"StudentT(nu={self.nu}, sigma_prior={self.sigma_prior!r})"
 
     def loss(self, t, y, sigma=None):
+        """The Student-t loss (:func:`student_t_loss`), which depends on the scale.
+
+        Parameters
+        ----------
+        t : array_like (N,)
+            Targets.
+        y : array_like (N,)
+            Linear predictors (the locations).
+        sigma : float, optional
+            The scale; default the fixed one.
+
+        Returns
+        -------
+        float
+            :math:`\\frac1N \\sum_n \\log(1 + r_n^2 / (\\nu \\sigma^2))`.
+        """
         return student_t_loss(t, y, positive_scalar(self.sigma if sigma is None else sigma, "sigma"), self.nu)
 
     def loss_constants(self, n, sigma=None):
+        """(c1, c0) with NLL = c1 * N * loss + c0.
+
+        Parameters
+        ----------
+        n : int
+            The number of observations N.
+        sigma : float, optional
+            The scale; default the fixed one.
+
+        Returns
+        -------
+        tuple of float
+            :math:`c_1 = (\\nu + 1)/2` and
+            :math:`c_0 = N \\log(\\Gamma(\\nu/2)\\sqrt{\\nu\\pi}\\,\\sigma / \\Gamma((\\nu+1)/2))`.
+        """
         sigma = self.sigma if sigma is None else sigma
         nu = self.nu
         return (nu + 1) / 2, n * (gammaln(nu / 2) + 0.5 * np.log(nu * np.pi) + np.log(sigma) - gammaln((nu + 1) / 2))
 
     def nll(self, t, y, sigma=None):
+        """The summed negative log-likelihood, from ``scipy.stats.t``.
+
+        Parameters
+        ----------
+        t : array_like (N,)
+            Targets.
+        y : array_like (N,)
+            Linear predictors (the locations).
+        sigma : float, optional
+            The scale; default the fixed one.
+
+        Returns
+        -------
+        float
+            The negative log-likelihood, constants included.
+        """
         from scipy import stats
 
         t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
@@ -734,11 +1247,29 @@ class Categorical(Likelihood):
 
     @property
     def n_outputs(self):
+        """The number of columns of ``w``: one per class but the reference class 0.
+
+        Returns
+        -------
+        int
+            K - 1.
+        """
         return self.n_classes - 1
 
     @staticmethod
     def logits(y):
-        """All K logits from the K - 1 free ones: a column of zeros (the reference class) in front."""
+        """All K logits from the K - 1 free ones: a column of zeros (the reference class) in front.
+
+        Parameters
+        ----------
+        y : array_like (N, K - 1)
+            The free logits, classes 1 to K - 1.
+
+        Returns
+        -------
+        ndarray (N, K)
+            The logits of every class, class 0's being 0.
+        """
         y = np.asarray(y, dtype=float)
         return np.concatenate([np.zeros((len(y), 1)), y], axis=1)
 
@@ -797,7 +1328,20 @@ class Poisson(Likelihood):
         return poisson_deviance(t, y)
 
     def loss_constants(self, n, t=None):
-        """(c1, c0); c0 depends on the counts ``t`` (but not on ``w``)."""
+        """(c1, c0); c0 depends on the counts ``t`` (but not on ``w``).
+
+        Parameters
+        ----------
+        n : int
+            The number of observations N.
+        t : array_like (N,), optional
+            The counts; default N zeros.
+
+        Returns
+        -------
+        tuple of float
+            :math:`c_1 = 1/2` and :math:`c_0 = \\sum_n (t_n - t_n \\log t_n + \\log t_n!)`.
+        """
         t = np.zeros(n) if t is None else np.asarray(t, dtype=float)
         return 0.5, float(np.sum(t - xlogy(t, t) + gammaln(t + 1)))
 
@@ -879,12 +1423,43 @@ class Gamma(Likelihood):
         return gamma_deviance(t, y)
 
     def loss_constants(self, n, t=None, shape=None):
-        """(c1, c0) with NLL = c1 * N * deviance + c0; c0 depends on the targets ``t`` (not on ``w``)."""
+        """(c1, c0) with NLL = c1 * N * deviance + c0; c0 depends on the targets ``t`` (not on ``w``).
+
+        Parameters
+        ----------
+        n : int
+            The number of observations N.
+        t : array_like (N,), optional
+            The targets; default N ones.
+        shape : float, optional
+            The shape ``k``; default the fixed one.
+
+        Returns
+        -------
+        tuple of float
+            :math:`c_1 = k/2` and :math:`c_0 = \\sum_n (\\log t_n + k - k\\log k + \\log\\Gamma(k))`.
+        """
         k = self.shape if shape is None else shape
         t = np.ones(n) if t is None else np.asarray(t, dtype=float)
         return k / 2, float(np.sum(np.log(t) + k - k * np.log(k) + gammaln(k)))
 
     def nll(self, t, y, shape=None):
+        """The summed negative log-likelihood of the Gamma with mean :math:`e^{y_n}` and shape ``k``.
+
+        Parameters
+        ----------
+        t : array_like (N,)
+            Targets, > 0.
+        y : array_like (N,)
+            Linear predictors (the log-means).
+        shape : float, optional
+            The shape ``k``; default the fixed one.
+
+        Returns
+        -------
+        float
+            The negative log-likelihood, constants included.
+        """
         t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
         k = positive_scalar(self.shape if shape is None else shape, "shape")
         return float(np.sum(k * (y + t * np.exp(-y)) - (k - 1) * np.log(t) - k * np.log(k) + gammaln(k)))

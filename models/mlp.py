@@ -27,8 +27,11 @@ pass), :func:`mlp_initial_point` (a seeded Glorot/He start for :func:`models.fit
 :func:`models.fit_advi`) and :func:`mlp_predictive` (draws of ``mu`` and ``t`` at new inputs).
 """
 
+from __future__ import annotations
+
 import numbers
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import arviz as az
 import numpy as np
@@ -40,6 +43,12 @@ from .design import RegressionModel, design_of
 from .fit.results import value_point
 from .likelihoods import Gaussian
 from .priors import Flat, check_w_prior
+
+if TYPE_CHECKING:
+    import xarray as xr
+    from numpy.typing import ArrayLike
+
+    from .priors import Prior, ScalePrior
 
 ACTIVATIONS = ("tanh", "relu")
 
@@ -58,11 +67,29 @@ class Network:
 
     @property
     def parameter_names(self):
-        """The names of the weights and biases in layer order: W0, b0, W1, b1, ..."""
+        """The names of the weights and biases in layer order: W0, b0, W1, b1, ...
+
+        Returns
+        -------
+        tuple of str
+            ``W0``, ``b0``, ..., ``W{L}``, ``b{L}``.
+        """
         return tuple(name for pair in self.layer_names for name in pair)
 
     def shapes(self, n_inputs):
-        """The shape of every weight and bias, by name."""
+        """The shape of every weight and bias, by name.
+
+        Parameters
+        ----------
+        n_inputs : int
+            The number of input columns D (1 for a 1-D x).
+
+        Returns
+        -------
+        dict
+            ``{name: shape}``: ``W{l}`` (fan-in, fan-out) and ``b{l}`` (fan-out,) for the hidden layers, ``W{L}``
+            (H,) and ``b{L}`` () for the output.
+        """
         sizes = (n_inputs, *self.hidden)
         shapes = {}
         for (weight, bias), fan_in, fan_out in zip(self.layer_names[:-1], sizes[:-1], sizes[1:]):
@@ -118,7 +145,9 @@ def _activate(h, activation, xp):
     return xp.maximum(h, 0.0)
 
 
-def mlp_regression(x, t, *, hidden=(8,), activation="tanh", prior=None, sigma=None, sigma_prior=None):
+def mlp_regression(x: ArrayLike, t: ArrayLike, *, hidden: tuple[int, ...] | list[int] = (8,), activation: str = "tanh",
+                   prior: Prior | None = None, sigma: float | None = None,
+                   sigma_prior: ScalePrior | None = None) -> RegressionModel:
     r"""Regression with an MLP mean: :math:`t_n \sim \mathcal N(y(x_n \mid w), \sigma^2)`, :math:`y` a small network.
 
     The network (see the module docstring for the full story):
@@ -242,7 +271,8 @@ def _network(model):
     return network
 
 
-def mlp_forward(params, x, *, activation="tanh", standardization=None):
+def mlp_forward(params: dict, x: ArrayLike, *, activation: str = "tanh",
+                standardization: tuple | None = None) -> np.ndarray:
     r"""The network's output :math:`y(x \mid w)` in NumPy, for one set of weights or a batch of them.
 
     Parameters
@@ -278,7 +308,7 @@ def mlp_forward(params, x, *, activation="tanh", standardization=None):
     return (h @ weight[..., None])[..., 0] + bias[..., None]
 
 
-def mlp_initial_point(model, rng=None):
+def mlp_initial_point(model: pm.Model, rng: np.random.Generator | int | None = None) -> dict:
     r"""A seeded starting point for :func:`models.fit_map` / :func:`models.fit_advi`: a dict of value-variable values.
 
     Weights are scaled normals, :math:`W_l \sim \mathcal N(0, 2/(\text{fan-in} + \text{fan-out}))` for ``tanh``
@@ -322,7 +352,8 @@ def _posterior_params(spec, posterior):
     return {name: posterior[name].values for name in spec.parameter_names}
 
 
-def mlp_predictive(model, idata, x_new, *, random_seed=None):
+def mlp_predictive(model: pm.Model, idata: xr.DataTree, x_new: ArrayLike, *,
+                   random_seed: int | np.random.Generator | None = None) -> xr.DataTree:
     r"""Posterior predictive at new inputs: ``mu`` = :math:`y(x_{new} \mid w)` and ``t`` per posterior draw.
 
     ``mu`` is the NumPy forward pass (:func:`mlp_forward`) at every draw of the weights, ``t`` adds

@@ -29,6 +29,18 @@ def triangular_factor(rows: np.ndarray, overwrite: bool = False) -> np.ndarray:
 
     Flipping a row of R flips a column of Q: the factorization is the same, and the sign convention makes R
     unique, so rows and their sufficient statistics give the same R. ``overwrite`` lets LAPACK work in ``rows``.
+
+    Parameters
+    ----------
+    rows : ndarray (m, p)
+        The matrix to factor (Fortran order avoids a copy).
+    overwrite : bool, default False
+        Let LAPACK overwrite ``rows``.
+
+    Returns
+    -------
+    ndarray (p, p)
+        The upper triangular R, with zero rows appended when m < p.
     """
     width = rows.shape[1]
     (r,) = scipy.linalg.qr(rows, mode="r", overwrite_a=overwrite, check_finite=False)  # Householder (LAPACK geqrf)
@@ -40,7 +52,25 @@ def triangular_factor(rows: np.ndarray, overwrite: bool = False) -> np.ndarray:
 
 def lstsq(a_matrix: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``argmin |A a - b|`` by Householder QR with exact power-of-two column equilibration and two steps of iterative
-    refinement. Accurate to ~eps * cond(A) for the well-conditioned A used here; refuses a rank-deficient A."""
+    refinement. Accurate to ~eps * cond(A) for the well-conditioned A used here; refuses a rank-deficient A.
+
+    Parameters
+    ----------
+    a_matrix : ndarray (m, p)
+        The design A, of full column rank.
+    b : ndarray (m,)
+        The target.
+
+    Returns
+    -------
+    ndarray (p,)
+        The least-squares solution.
+
+    Raises
+    ------
+    ValueError
+        When A is numerically rank deficient.
+    """
     norms = np.linalg.norm(a_matrix, axis=0)
     norms = 2.0 ** np.round(np.log2(np.where(norms > 0, norms, 1.0)))
     scaled = a_matrix / norms
@@ -58,7 +88,30 @@ def ridge_rows(design: np.ndarray, target: np.ndarray, sigma: float, to_w: np.nd
                l2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""The rows whose least squares is the Gaussian posterior's mode: :math:`[D/\sigma;\ \sqrt{\lambda_2} T]`
     over :math:`[t/\sigma;\ \sqrt{\lambda_2} m]`, so that :math:`\lVert\cdot\rVert^2 = \lVert t - D a\rVert^2/\sigma^2 +
-    \sum_j \lambda_{2j}((T a)_j - m_j)^2` (features with :math:`\lambda_2 = 0` add no row)."""
+    \sum_j \lambda_{2j}((T a)_j - m_j)^2` (features with :math:`\lambda_2 = 0` add no row).
+
+    Parameters
+    ----------
+    design : ndarray (m, p)
+        :math:`D`, the design in the coordinates ``a`` solved for.
+    target : ndarray (m,)
+        :math:`t`.
+    sigma : float
+        The noise sd.
+    to_w : ndarray (p, p)
+        :math:`T`, with ``w = T a``.
+    loc : ndarray (p,)
+        :math:`m`, the prior's centre.
+    l2 : ndarray (p,)
+        :math:`\lambda_2 \ge 0`, the prior's precisions.
+
+    Returns
+    -------
+    rows : ndarray (m + k, p)
+        The stacked rows (k = the number of features with :math:`\lambda_2 > 0`).
+    target : ndarray (m + k,)
+        The stacked target.
+    """
     keep = l2 > 0
     root = np.sqrt(l2[keep])
     rows = np.vstack([design / sigma, to_w[keep] * root[:, None]])
@@ -71,6 +124,26 @@ def elastic_net(features: np.ndarray, t: np.ndarray, l1: np.ndarray, l2: np.ndar
     \tfrac12\sum_j \lambda_{2j}(w_j - m_j)^2`.
 
     Each coordinate step is the exact minimizer (a soft threshold), so zeros of :math:`w - m` are exact zeros.
+
+    Parameters
+    ----------
+    features : ndarray (N, p)
+        :math:`F`.
+    t : ndarray (N,)
+        The target.
+    l1, l2 : ndarray (p,)
+        :math:`\lambda_1 \ge 0` and :math:`\lambda_2 \ge 0`.
+    loc : ndarray (p,)
+        :math:`m`.
+    tol : float, default 1e-15
+        Stop when no coordinate moved by more than ``tol`` times the largest :math:`|w_j - m_j|` in a sweep.
+    max_sweeps : int, default 100_000
+        The most sweeps over the coordinates.
+
+    Returns
+    -------
+    ndarray (p,)
+        The minimizer :math:`w`.
 
     Examples
     --------
@@ -107,6 +180,29 @@ def least_absolute(a_rows: np.ndarray, b: np.ndarray, c: np.ndarray, p_matrix: n
     Either answer is then finished exactly: the terms that are zero at the optimum (the vertex, or the duals
     strictly inside their box) are solved for as a square linear system, which removes the solvers' tolerances
     whenever it gives a lower objective.
+
+    Parameters
+    ----------
+    a_rows : ndarray (m, p)
+        :math:`A`, one row per absolute-value term.
+    b : ndarray (m,)
+        :math:`b`.
+    c : ndarray (m,)
+        :math:`c > 0`, the weights of the terms.
+    p_matrix : ndarray (p, p), optional
+        :math:`P`, positive definite; None for P = 0.
+    q : ndarray (p,), optional
+        :math:`q`; used with ``p_matrix`` only.
+
+    Returns
+    -------
+    ndarray (p,)
+        The minimizer :math:`a`.
+
+    Raises
+    ------
+    ValueError
+        When the linear program fails (P = 0).
     """
     m, p = a_rows.shape
 
@@ -164,7 +260,20 @@ def least_absolute(a_rows: np.ndarray, b: np.ndarray, c: np.ndarray, p_matrix: n
 
 def hessian(gradient, theta: np.ndarray) -> np.ndarray:
     """Central differences of the exact ``gradient`` (relative error ~1e-10): enough for Newton steps, whose fixed
-    point is where the exact gradient vanishes, so the optimum itself is not approximated."""
+    point is where the exact gradient vanishes, so the optimum itself is not approximated.
+
+    Parameters
+    ----------
+    gradient : callable
+        ``gradient(theta) -> ndarray (n,)``, exact.
+    theta : ndarray (n,)
+        The point.
+
+    Returns
+    -------
+    ndarray (n, n)
+        The symmetrized Hessian, by central differences with steps ``1e-5 * (1 + |theta_j|)``.
+    """
     result = np.empty((len(theta), len(theta)))
     for j in range(len(theta)):
         h = 1e-5 * (1 + abs(theta[j]))
@@ -179,6 +288,24 @@ def newton(value_and_gradient, x0: np.ndarray) -> tuple[np.ndarray, float, np.nd
     gradient, then full Newton steps to the point where the exact gradient vanishes, to machine precision.
 
     Returns ``(x, value, gradient, message)``.
+
+    Parameters
+    ----------
+    value_and_gradient : callable
+        ``f(x) -> (value, gradient)``, the function to minimize and its exact gradient.
+    x0 : ndarray (n,)
+        The starting point.
+
+    Returns
+    -------
+    x : ndarray (n,)
+        The minimizer found.
+    value : float
+        The function's value there.
+    gradient : ndarray (n,)
+        Its gradient there (for the caller's stationarity check).
+    message : str
+        SciPy's message and the number of trust-region iterations.
     """
     def hess(v):
         return hessian(lambda u: value_and_gradient(u)[1], v)
@@ -236,6 +363,28 @@ def proximal_newton(value_and_gradient, x0: np.ndarray, l1: np.ndarray, loc: np.
     the optimum the steps are Newton steps on the non-zero coordinates, so it converges quadratically.
 
     Returns ``(phi, value of f, gradient of f)``.
+
+    Parameters
+    ----------
+    value_and_gradient : callable
+        ``f(phi) -> (value, gradient)``, the smooth part and its exact gradient.
+    x0 : ndarray (n,)
+        The starting point.
+    l1 : ndarray (n,)
+        :math:`\lambda \ge 0` (0 for coordinates without an L1 term).
+    loc : ndarray (n,)
+        :math:`m`, where each L1 term has its kink.
+    max_iterations : int, default 500
+        The most proximal Newton steps.
+
+    Returns
+    -------
+    phi : ndarray (n,)
+        The minimizer found (exactly ``loc`` where the L1 term holds a coordinate at its kink).
+    value : float
+        :math:`f(\phi)`, without the L1 term.
+    gradient : ndarray (n,)
+        :math:`\nabla f(\phi)` (for the caller's optimality check).
     """
     phi = np.asarray(x0, dtype=float).copy()
 

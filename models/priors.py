@@ -29,6 +29,7 @@ Priors on a positive scale (the Gaussian's ``sigma``, the Laplace's ``b``, the G
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pymc as pm
@@ -37,6 +38,9 @@ from scipy.optimize import minimize_scalar
 from scipy.special import erfcx
 
 from ._checks import positive_scalar, scalar_or_vector
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -57,16 +61,39 @@ class Penalty:
 
     @property
     def has_l1(self) -> bool:
-        """Whether the penalty has an absolute-value part (the density has a kink at ``loc``)."""
+        """Whether the penalty has an absolute-value part (the density has a kink at ``loc``).
+
+        Returns
+        -------
+        bool
+            True when some :math:`\\lambda_{1j} > 0`.
+        """
         return bool(np.any(self.l1 > 0))
 
     @property
     def is_flat(self) -> bool:
-        """Whether there is no penalty at all."""
+        """Whether there is no penalty at all.
+
+        Returns
+        -------
+        bool
+            True when every :math:`\\lambda_{1j}` and :math:`\\lambda_{2j}` is 0.
+        """
         return not self.has_l1 and not np.any(self.l2 > 0)
 
-    def value(self, w) -> float:
-        """The penalty at ``w`` (shape (p,) or (p, K): the weights broadcast along the first axis)."""
+    def value(self, w: ArrayLike) -> float:
+        """The penalty at ``w`` (shape (p,) or (p, K): the weights broadcast along the first axis).
+
+        Parameters
+        ----------
+        w : array_like (p,) or (p, K)
+            Weights in the basis' own coordinates.
+
+        Returns
+        -------
+        float
+            :math:`\\sum_j \\lambda_{1j}|w_j - m_j| + \\tfrac12\\lambda_{2j}(w_j - m_j)^2`, summed over the columns.
+        """
         w = np.asarray(w, dtype=float)
         shape = (-1,) + (1,) * (w.ndim - 1)
         d = w - self.loc.reshape(shape)
@@ -90,25 +117,82 @@ class Prior:
     name = "prior"
     regularizer = "a penalty"  # the classical name of what the prior adds to the loss
 
-    def logp(self, w):
-        """The log density of ``w`` as a PyTensor expression (added to the model as a Potential), or None."""
+    def logp(self, w: pt.TensorVariable) -> pt.TensorVariable | None:
+        """The log density of ``w`` as a PyTensor expression (added to the model as a Potential), or None.
+
+        Parameters
+        ----------
+        w : pytensor TensorVariable (p,) or (K, p)
+            The weights in the model; per-feature parameters broadcast along the last axis.
+
+        Returns
+        -------
+        pytensor TensorVariable or None
+            The scalar :math:`\\log p(w)` summed over the weights, or None when the prior adds no term (flat).
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class: every subclass defines it.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not define logp")
 
     def penalty(self, p: int) -> Penalty | None:
-        """The L1 and L2 weights of :math:`-\\log p(w)` for ``p`` features, or None if it is not of that form."""
+        """The L1 and L2 weights of :math:`-\\log p(w)` for ``p`` features, or None if it is not of that form.
+
+        Parameters
+        ----------
+        p : int
+            The number of features.
+
+        Returns
+        -------
+        Penalty or None
+            ``loc``, ``l1`` and ``l2`` as arrays of shape (p,); None (the base class) when :math:`-\\log p(w)` is
+            not an L1 + L2 penalty, so that the MAP and the closed forms take the generic way or refuse.
+        """
         return None
 
     @property
-    def sd(self):
-        """A prior standard deviation per feature (or a scalar), used to condition the sampler; None if improper."""
+    def sd(self) -> float | np.ndarray | None:
+        """A prior standard deviation per feature (or a scalar), used to condition the sampler; None if improper.
+
+        Returns
+        -------
+        float or ndarray (p,) or None
+            None in the base class.
+        """
         return None
 
     def check_size(self, p: int) -> None:
-        """Refuse per-feature parameters whose length is not ``p``."""
+        """Refuse per-feature parameters whose length is not ``p``.
+
+        Does nothing in the base class; a prior with per-feature parameters raises a ValueError naming the one
+        whose length differs.
+
+        Parameters
+        ----------
+        p : int
+            The number of features of the basis.
+        """
 
     def sklearn_estimator(self, sigma: float, n: int):
         """The scikit-learn estimator whose fit equals the Gaussian-likelihood MAP with noise sd ``sigma`` on ``n``
-        observations, or None when there is none."""
+        observations, or None when there is none.
+
+        Parameters
+        ----------
+        sigma : float
+            The Gaussian likelihood's noise sd.
+        n : int
+            The number of observations.
+
+        Returns
+        -------
+        sklearn.base.RegressorMixin or None
+            An unfitted estimator with ``fit_intercept=False`` (fit it on the features :math:`\\Phi(x)`), or None
+            (the base class).
+        """
         return None
 
 
@@ -315,14 +399,66 @@ class ScalePrior:
 
     power_law = None
 
-    def rv(self, name: str):
+    def rv(self, name: str) -> pt.TensorVariable:
+        """Add the scale to the model in context as a PyMC variable with this prior.
+
+        Parameters
+        ----------
+        name : str
+            The variable's name (``sigma``, ``scale``, ``shape``).
+
+        Returns
+        -------
+        pytensor TensorVariable
+            The positive random variable (a subclass may also add a Potential, as :class:`Jeffreys` does).
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class: every subclass defines it.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not define rv")
 
-    def log_density(self, s):
+    def log_density(self, s: float | np.ndarray) -> float | np.ndarray:
+        """The log density :math:`\\log p(s)` in NumPy, up to an additive constant.
+
+        Parameters
+        ----------
+        s : float or ndarray
+            Values of the scale, > 0.
+
+        Returns
+        -------
+        float or ndarray
+            :math:`\\log p(s)` + const, elementwise.
+
+        Raises
+        ------
+        NotImplementedError
+            In the base class: every subclass defines it.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not define log_density")
 
     def mode(self, n: float, energy: float, power: float = 2.0) -> float:
-        """The ``s`` maximizing ``-n log s - energy * s**-power + log p(s)`` (Brent's method on log s)."""
+        """The ``s`` maximizing ``-n log s - energy * s**-power + log p(s)`` (Brent's method on log s).
+
+        A power-law prior (``power_law`` not None) has the closed form
+        ``(power * energy / (n + power_law)) ** (1 / power)``; a subclass may override it with its own.
+
+        Parameters
+        ----------
+        n : float
+            The number of observations.
+        energy : float
+            :math:`E` > 0: SSE / 2 for the Gaussian, the sum of absolute residuals for the Laplace.
+        power : float, default 2.0
+            :math:`q`: 2 for the Gaussian's sd, 1 for the Laplace's scale.
+
+        Returns
+        -------
+        float
+            The mode of the scale, in :math:`s` itself.
+        """
         if self.power_law is not None:
             return float((power * energy / (n + self.power_law)) ** (1 / power))
         guess = np.log(power * energy / n) / power
@@ -433,7 +569,23 @@ class HalfCauchy(ScalePrior):
 
 
 def check_w_prior(prior) -> Prior:
-    """``prior`` if it is a prior on ``w`` (a :class:`Prior`), else a TypeError naming what was given."""
+    """``prior`` if it is a prior on ``w`` (a :class:`Prior`), else a TypeError naming what was given.
+
+    Parameters
+    ----------
+    prior : object
+        The argument to check.
+
+    Returns
+    -------
+    Prior
+        ``prior`` itself.
+
+    Raises
+    ------
+    TypeError
+        When ``prior`` is a :class:`ScalePrior` or anything else that is not a :class:`Prior`.
+    """
     if isinstance(prior, ScalePrior):
         raise TypeError(f"prior is the prior on w; {type(prior).__name__} is a prior for a scale (use sigma_prior)")
     if not isinstance(prior, Prior):
@@ -443,7 +595,25 @@ def check_w_prior(prior) -> Prior:
 
 
 def check_scale_prior(prior, name: str) -> ScalePrior:
-    """``prior`` if it is a :class:`ScalePrior`, else a TypeError naming the argument ``name``."""
+    """``prior`` if it is a :class:`ScalePrior`, else a TypeError naming the argument ``name``.
+
+    Parameters
+    ----------
+    prior : object
+        The argument to check.
+    name : str
+        The argument's name, for the message (``sigma_prior``, ``scale_prior``, ``shape_prior``).
+
+    Returns
+    -------
+    ScalePrior
+        ``prior`` itself.
+
+    Raises
+    ------
+    TypeError
+        When ``prior`` is not a :class:`ScalePrior`.
+    """
     if not isinstance(prior, ScalePrior):
         raise TypeError(f"{name} must be a models.priors.ScalePrior (HalfFlat, Jeffreys, HalfNormal, HalfCauchy or "
                         f"your own subclass), got {prior!r}")

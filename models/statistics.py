@@ -42,12 +42,34 @@ class GaussianStatistics:
 
 
 def is_dask(value) -> bool:
-    """Whether ``value`` is a Dask collection (by its module, so Dask is imported only when used)."""
+    """Whether ``value`` is a Dask collection (by its module, so Dask is imported only when used).
+
+    Parameters
+    ----------
+    value : object
+        Anything.
+
+    Returns
+    -------
+    bool
+        True when the type of ``value`` comes from the ``dask`` package.
+    """
     return type(value).__module__.split(".")[0] == "dask"
 
 
 def is_out_of_core(x, t):
-    """Whether ``x`` or ``t`` is a memory-mapped array or a Dask array (read in chunks, never loaded whole)."""
+    """Whether ``x`` or ``t`` is a memory-mapped array or a Dask array (read in chunks, never loaded whole).
+
+    Parameters
+    ----------
+    x, t : object
+        The inputs and targets as given.
+
+    Returns
+    -------
+    bool
+        True when either is an ``np.memmap`` or a Dask collection.
+    """
     return any(isinstance(v, np.memmap) or is_dask(v) for v in (x, t))
 
 
@@ -105,7 +127,23 @@ class ChunkedData:
 
     def map(self, function):
         """``[function(x_chunk, t_chunk) for each chunk]``, the chunks checked and in float64; Dask blocks are
-        mapped on Dask's scheduler."""
+        mapped on Dask's scheduler.
+
+        Parameters
+        ----------
+        function : callable
+            ``function(x_chunk, t_chunk)`` on float64 arrays of up to ``chunk_rows`` rows (a Dask block's rows).
+
+        Returns
+        -------
+        list
+            The results, one per chunk, in row order.
+
+        Raises
+        ------
+        ValueError
+            When a chunk holds non-finite values (naming their global rows).
+        """
         if self.dask:
             import dask
 
@@ -117,7 +155,13 @@ class ChunkedData:
                 for s in range(0, self.n, self.chunk_rows)]
 
     def ranges(self):
-        """Column minima and maxima of x, as a 2-row array shaped like x (what the bases' conditioning needs)."""
+        """Column minima and maxima of x, as a 2-row array shaped like x (what the bases' conditioning needs).
+
+        Returns
+        -------
+        ndarray (2,) or (2, D)
+            The minima, then the maxima, of every column.
+        """
         pieces = self.map(lambda x, t: np.stack([x.min(axis=0), x.max(axis=0)]))
         return np.stack([np.min([p[0] for p in pieces], axis=0), np.max([p[1] for p in pieces], axis=0)])
 
@@ -129,7 +173,20 @@ def _apply(function, x, t, start):
 
 def gaussian_statistics(data, transform):
     """One pass over ``data`` (:class:`ChunkedData`): the :class:`GaussianStatistics` of the design
-    ``transform(x, np)`` (the conditioned features) and t."""
+    ``transform(x, np)`` (the conditioned features) and t.
+
+    Parameters
+    ----------
+    data : ChunkedData
+        The rows, read chunk by chunk.
+    transform : callable
+        ``transform(x, xp)``, the basis' conditioned features (:attr:`models.basis.Conditioned.transform`).
+
+    Returns
+    -------
+    GaussianStatistics
+        ``n``, ``r``, ``z`` and ``rss`` of the stacked rows ``[Z | t]``.
+    """
     def factor_of_chunk(x, t):
         z = transform(x, np)
         rows = np.empty((len(t), z.shape[1] + 1), order="F")  # LAPACK's layout: no copy inside the QR

@@ -23,16 +23,12 @@ from models import (
     Design,
     LinearBasis,
     RegressionModel,
-    advi_fitter,
     design_of,
-    fit_advi,
     fit_map,
     gaussian_regression,
     likelihoods,
-    nuts_fitter,
     priors,
     regression,
-    sample_posterior,
 )
 from models.priors import Penalty, Prior
 
@@ -200,25 +196,6 @@ def test_scale_mode_against_a_one_dimensional_search(prior, power):
     result = minimize_scalar(lambda s: n * np.log(s) + energy * s**-power - log_density(s), bounds=(1e-4, 10),
                              method="bounded", options={"xatol": 1e-12})
     assert prior.mode(n, energy, power) == pytest.approx(result.x, rel=1e-7)  # Brent's bounded search: ~sqrt(eps)
-
-
-@pytest.mark.slow
-def test_the_fitters_reuse_one_compilation_and_give_the_one_shot_draws(line_data):
-    x, t = line_data
-    model = gaussian_regression(x, t)
-    other = t[::-1].copy()
-    fit = nuts_fitter(model, draws=50, tune=50, chains=2)
-    reused = fit(7, t_obs=other)
-    fresh = sample_posterior(gaussian_regression(x, t), draws=50, tune=50, chains=2, random_seed=7)
-    assert not np.array_equal(reused.posterior["w"].values, fresh.posterior["w"].values)  # other data
-    again = sample_posterior(model, draws=50, tune=50, chains=2, random_seed=7)  # the model now holds `other`
-    np.testing.assert_array_equal(reused.posterior["w"].values, again.posterior["w"].values)
-
-    advi = advi_fitter(model, n=200)
-    first, second = advi(3, draws=20), advi(3, draws=20)
-    np.testing.assert_array_equal(first.posterior["w"].values, second.posterior["w"].values)  # a full restart
-    np.testing.assert_array_equal(first.posterior["w"].values,
-                                  fit_advi(model, n=200, draws=20, random_seed=3).posterior["w"].values)
 
 
 def test_ruff_is_clean():

@@ -86,7 +86,7 @@ def test_find_map_agrees_with_fit_map_on_well_conditioned_problems(prml_data):
     for model in cases:
         exact = fit_map(model)
         found = pm.find_MAP(model=model, progressbar=False)
-        # find_MAP's L-BFGS-B stops at ~1e-6 relative (DESIGN.md, known traps)
+        # find_MAP stops where scipy's L-BFGS-B meets its default tolerances, ~1e-6 relative
         np.testing.assert_allclose(found["w"], exact["w"], rtol=1e-4, atol=1e-5)
         assert found["sigma"] == pytest.approx(exact["sigma"], rel=1e-5)
 

@@ -13,6 +13,7 @@ Each returns an ``xarray.DataTree`` like :func:`models.sample_posterior`.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pymc as pm
@@ -23,6 +24,11 @@ from scipy.linalg import solve_triangular
 from ..design import design_of
 from .map import fit_map
 from .results import check_draws, check_model, complete, idata_from_values, raveled, value_point
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import xarray as xr
 
 with warnings.catch_warnings():
     # pymc-extras 0.15.1 imports better_optimize.constants.MINIMIZE_MODE_KWARGS when it is imported
@@ -57,7 +63,8 @@ def _mode_of_theta(model, point):
     return theta, -np.asarray(hessian_fn(unravel(theta)), dtype=float), unravel
 
 
-def fit_laplace(model, *, draws: int = 1000, random_seed=None):
+def fit_laplace(model: pm.Model, *, draws: int = 1000,
+                random_seed: int | np.random.Generator | None = None) -> xr.DataTree:
     r"""Laplace approximation: :math:`\mathcal N(\hat\theta, H^{-1})` in the unconstrained space (PRML eq. 4.134).
 
     :math:`\theta` collects the model's value variables (``w_internal``; the log of a learned scale;
@@ -103,7 +110,7 @@ def fit_laplace(model, *, draws: int = 1000, random_seed=None):
     return idata_from_values(model, {name: np.stack([s[name] for s in samples])[None] for name in samples[0]})
 
 
-def mean_field_sds(model):
+def mean_field_sds(model: pm.Model) -> Callable[[dict], dict]:
     """A function ``start -> {value variable: 1/sqrt(H_ii)}`` (H: Hessian of -log p with log-Jacobians at
     ``start``; log 2, PyMC's default, where H_ii <= 0), compiled once for ``model`` (its data may change).
 
@@ -130,7 +137,8 @@ def mean_field_sds(model):
     return sds
 
 
-def advi_fitter(model, *, n: int = 10_000, log_likelihood: bool = True, **step_kwargs):
+def advi_fitter(model: pm.Model, *, n: int = 10_000, log_likelihood: bool = True,
+                **step_kwargs) -> Callable[..., xr.DataTree]:
     r"""Mean-field ADVI on ``model`` compiled once, for many data sets of one structure.
 
     One ``pm.ADVI`` and its compiled step function (PyMC's defaults, as ``pm.fit``: ``adagrad_window``) serve
@@ -192,8 +200,9 @@ def advi_fitter(model, *, n: int = 10_000, log_likelihood: bool = True, **step_k
     return fit
 
 
-def fit_advi(model, *, n: int = 10_000, draws: int = 1000, random_seed=None, start: dict | None = None,
-             start_sigma: dict | None = None, progressbar: bool = False, **step_kwargs):
+def fit_advi(model: pm.Model, *, n: int = 10_000, draws: int = 1000,
+             random_seed: int | np.random.Generator | None = None, start: dict | None = None,
+             start_sigma: dict | None = None, progressbar: bool = False, **step_kwargs) -> xr.DataTree:
     r"""Mean-field ADVI (Kucukelbir et al. 2017): ``n`` steps of PyMC's ADVI, then ``draws`` draws.
 
     The variational means start at ``start`` (a dict of value-variable values) when given, else at the MAP of
@@ -231,7 +240,8 @@ def fit_advi(model, *, n: int = 10_000, draws: int = 1000, random_seed=None, sta
                                                   start_sigma=start_sigma, progressbar=progressbar)
 
 
-def fit_pathfinder(model, *, draws: int = 1000, random_seed=None, progressbar: bool = False, **kwargs):
+def fit_pathfinder(model: pm.Model, *, draws: int = 1000, random_seed: int | None = None, progressbar: bool = False,
+                   **kwargs) -> xr.DataTree:
     r"""Multi-path Pathfinder variational inference (``pymc_extras.fit_pathfinder``), ``draws`` draws (one chain).
 
     Pathfinder follows L-BFGS from jittered initial points towards the mode of the density of the

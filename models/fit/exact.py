@@ -20,6 +20,8 @@ Conjugacy is asked of the families: the likelihood says whether it is ``conjugat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.linalg import solve_triangular
 
@@ -28,6 +30,11 @@ from ..basis import LinearBasis
 from ..design import design_of
 from ..optimize import ridge_rows
 from .results import check_draws, check_model, posterior_from_internal
+
+if TYPE_CHECKING:
+    import pymc as pm
+    import xarray as xr
+    from numpy.typing import ArrayLike
 
 
 def _conjugate_case(model):
@@ -56,7 +63,26 @@ def _conjugate_case(model):
 def gaussian_posterior(design, data, sigma):
     """The Gaussian posterior of ``w_internal`` given ``sigma`` (PRML eq. 3.53-3.54 in internal coordinates):
     ``(mean, r, energy)`` with precision ``r.T @ r`` (r upper triangular with a positive diagonal, so rows and
-    statistics give the same draws) and ``energy`` the minimized ``|t - D a|^2 / sigma^2 + prior terms``."""
+    statistics give the same draws) and ``energy`` the minimized ``|t - D a|^2 / sigma^2 + prior terms``.
+
+    Parameters
+    ----------
+    design : models.design.Design
+        The model's design; its prior must have a penalty without an L1 part.
+    data : models.design.GaussianData
+        The rows or their sufficient statistics (``design.gaussian_data(model)``).
+    sigma : float
+        The noise sd.
+
+    Returns
+    -------
+    mean : ndarray (p,)
+        The posterior mean of ``w_internal``.
+    r : ndarray (p, p)
+        The upper triangular square root of the posterior precision.
+    energy : float
+        The minimized ``|t - D a|^2 / sigma^2 + prior terms`` (without ``data.extra_sse``).
+    """
     penalty = design.penalty
     rows, target = ridge_rows(data.design @ design.r_inverse, data.target, sigma, design.to_w, penalty.loc, penalty.l2)
     q, r = np.linalg.qr(rows)
@@ -67,7 +93,8 @@ def gaussian_posterior(design, data, sigma):
     return mean, r, float(residual @ residual)
 
 
-def exact_posterior(model, *, draws: int = 1000, random_seed=None, log_likelihood: bool = True):
+def exact_posterior(model: pm.Model, *, draws: int = 1000, random_seed: int | np.random.Generator | None = None,
+                    log_likelihood: bool = True) -> xr.DataTree:
     r"""IID draws from the closed-form posterior of a conjugate Gaussian model (one chain).
 
     - known :math:`\sigma`, a Gaussian or flat prior: :math:`w \mid t \sim \mathcal N(m_N, S_N)`,
@@ -127,7 +154,7 @@ def exact_posterior(model, *, draws: int = 1000, random_seed=None, log_likelihoo
     return posterior_from_internal(model, design, internal, sigma, log_likelihood=log_likelihood)
 
 
-def log_evidence(model) -> float:
+def log_evidence(model: pm.Model) -> float:
     """:math:`\\ln p(t \\mid x)` of a builder's model with known ``sigma`` and a proper Gaussian prior on ``w``.
 
     Computed in the model's well-conditioned internal coordinates (w = T a, so
@@ -141,6 +168,7 @@ def log_evidence(model) -> float:
     Returns
     -------
     float
+        The log evidence (marginal likelihood) of the targets, constants included.
     """
     design = design_of(model)
     if design is None:
@@ -176,7 +204,8 @@ def _evidence_parts(u, singular, ut, t_norm2, alpha, beta, n, p):
     return coefficients, gamma, sse, float(log_evidence)
 
 
-def empirical_bayes(x, t, *, basis=None, alpha=1.0, beta=None, max_iter=100_000, tol=1e-13):
+def empirical_bayes(x: ArrayLike, t: ArrayLike, *, basis=None, alpha: float = 1.0, beta: float | None = None,
+                    max_iter: int = 100_000, tol: float = 1e-13) -> dict:
     r"""Maximize the evidence over the prior precision :math:`\alpha` and noise precision :math:`\beta` (PRML 3.5.2).
 
     Fixed point of PRML eq. 3.92 and 3.95: :math:`\gamma = \sum_i \lambda_i/(\alpha + \lambda_i)`,

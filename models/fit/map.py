@@ -24,6 +24,7 @@ compiled log density instead. Either way the result holds every free variable an
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 from scipy.optimize import minimize
@@ -34,8 +35,14 @@ from ..design import design_of
 from ..optimize import hessian, lstsq, newton, proximal_newton
 from .results import check_model, free_from_values, model_point, raveled, value_point
 
+if TYPE_CHECKING:
+    import pymc as pm
+    from numpy.typing import ArrayLike
 
-def least_squares(x, t, *, basis=None) -> np.ndarray:
+    from ..design import Design, GaussianData
+
+
+def least_squares(x: ArrayLike, t: ArrayLike, *, basis=None) -> np.ndarray:
     r"""The exact least-squares weights :math:`\hat w = \arg\min_w \lVert t - \Phi(x) w \rVert^2` (PRML eq. 3.15).
 
     Solved in the basis' well-conditioned coordinates and mapped to ``w`` in exact rational arithmetic,
@@ -73,26 +80,70 @@ class MapProblem:
     design : models.design.Design
     """
 
-    def __init__(self, model, design):
+    def __init__(self, model: pm.Model, design: Design):
         self.model, self.design = model, design
 
-    def rows(self):
-        """The training data ``(x, t)``."""
+    def rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The training data ``(x, t)``.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(x, t)``, the model's current ``pm.Data`` values.
+
+        Raises
+        ------
+        ValueError
+            When the model is observed through sufficient statistics (it holds no rows).
+        """
         return self.design.rows(self.model)
 
-    def gaussian_data(self):
-        """The rows or their sufficient statistics, as the Gaussian closed forms use them."""
+    def gaussian_data(self) -> GaussianData:
+        """The rows or their sufficient statistics, as the Gaussian closed forms use them.
+
+        Returns
+        -------
+        models.design.GaussianData
+            ``design``, ``target``, ``features``, ``n`` and ``extra_sse``.
+        """
         return self.design.gaussian_data(self.model)
 
-    def refuse(self, reason: str):
-        """Raise the NotImplementedError of a likelihood-prior pair without a solver, naming both."""
+    def refuse(self, reason: str) -> NoReturn:
+        """Raise the NotImplementedError of a likelihood-prior pair without a solver, naming both.
+
+        Parameters
+        ----------
+        reason : str
+            Why the likelihood's solver cannot take this prior (ends the message).
+
+        Raises
+        ------
+        NotImplementedError
+            Always.
+        """
         raise NotImplementedError(f"fit_map has no solver for the likelihood {self.design.likelihood!r} with the "
                                   f"prior {self.design.prior!r} on w: {reason}")
 
     def smooth(self, start: dict) -> dict:
         """The mode of the model's log density (without log-Jacobians: the mode in ``sigma`` itself) from
         ``start`` (model-space values of some free variables; the others from ``model.initial_point()``):
-        Newton's method, or proximal Newton when the prior has an L1 part. Returns the free variables."""
+        Newton's method, or proximal Newton when the prior has an L1 part. Returns the free variables.
+
+        Parameters
+        ----------
+        start : dict
+            ``{name: value}`` of some free variables, in the model's own space (``sigma``, not its log).
+
+        Returns
+        -------
+        dict
+            ``{name: ndarray}`` for every free variable of the model at the mode.
+
+        Raises
+        ------
+        ValueError
+            When the search ends away from a stationary point (the likelihood may grow without bound).
+        """
         model, design = self.model, self.design
         point = model.initial_point()
         point.update(value_point(model, start))
@@ -174,7 +225,7 @@ def _objective(model, point, terms=None):
     return function, x0.astype(float), unravel
 
 
-def fit_map(model, *, start: dict | None = None) -> dict:
+def fit_map(model: pm.Model, *, start: dict | None = None) -> dict:
     r"""The MAP point of ``model``: every free variable and deterministic of the model, as NumPy values.
 
     Parameters
@@ -231,7 +282,7 @@ def _scalars(point):
     return {name: (value[()] if np.ndim(value) == 0 else value) for name, value in point.items()}
 
 
-def log_likelihood_at(model, w, sigma=None):
+def log_likelihood_at(model: pm.Model, w: ArrayLike, sigma: float | None = None) -> float | np.ndarray:
     r"""The model's own :math:`\log p(t \mid x, w, \theta)`, summed over observations, at basis-coordinate ``w``.
 
     Evaluated by the PyMC graph of a builder's model.
@@ -248,6 +299,7 @@ def log_likelihood_at(model, w, sigma=None):
     Returns
     -------
     float or ndarray (K,)
+        The log-likelihood at ``w``, or one per row of a (K, p) ``w``.
     """
     design = design_of(model)
     if design is None:

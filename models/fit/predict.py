@@ -3,6 +3,7 @@ r"""The posterior predictive at new inputs."""
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import arviz as az
 import numpy as np
@@ -14,8 +15,11 @@ from .._checks import as_new_inputs, posterior_tree
 from ..design import design_of
 from .results import check_model
 
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
-def predict(model, idata, x_new, *, random_seed=None):
+
+def predict(model: pm.Model, idata: xr.DataTree, x_new: ArrayLike, *, random_seed: int | None = None) -> xr.DataTree:
     r"""Posterior predictive at new inputs: ``t`` and ``mu`` = y(x_new | w) per posterior draw.
 
     ``mu`` is the linear predictor: the mean for the identity links, the logit(s) or log-mean for the others

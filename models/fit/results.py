@@ -24,13 +24,42 @@ LOG_LIKELIHOOD_MAX_VALUES = 25_000_000  # 200 MB of float64: larger pointwise lo
 
 
 def check_model(model) -> None:
-    """A TypeError unless ``model`` is a ``pm.Model``."""
+    """A TypeError unless ``model`` is a ``pm.Model``.
+
+    Parameters
+    ----------
+    model : object
+        The argument to check.
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is not a ``pm.Model``.
+    """
     if not isinstance(model, pm.Model):
         raise TypeError(f"model must be a pm.Model, got {type(model).__name__}")
 
 
 def check_draws(value, name: str) -> int:
-    """``value`` as a positive int, or a ValueError naming ``name``."""
+    """``value`` as a positive int, or a ValueError naming ``name``.
+
+    Parameters
+    ----------
+    value : object
+        The argument to check (a bool is refused).
+    name : str
+        The argument's name, for the message.
+
+    Returns
+    -------
+    int
+        ``value`` as a Python int.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not an integer >= 1.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
@@ -38,7 +67,20 @@ def check_draws(value, name: str) -> int:
 
 def model_point(model, free_values: dict) -> dict:
     """Every free variable and deterministic of ``model`` (its own variables: ``sigma``, not its log), as NumPy
-    arrays, from the values of its free variables; the deterministics are computed by the model's graph."""
+    arrays, from the values of its free variables; the deterministics are computed by the model's graph.
+
+    Parameters
+    ----------
+    model : pm.Model
+        The model.
+    free_values : dict
+        ``{name: value}`` for every free variable, in the model's own space.
+
+    Returns
+    -------
+    dict
+        ``{name: ndarray}`` for every free variable and deterministic.
+    """
     free = {rv.name: np.asarray(free_values[rv.name], dtype=float) for rv in model.free_RVs}
     if model.deterministics:
         function = model.compile_fn(list(model.deterministics), inputs=list(model.free_RVs), on_unused_input="ignore",
@@ -49,7 +91,20 @@ def model_point(model, free_values: dict) -> dict:
 
 
 def free_from_values(model, values: dict) -> dict:
-    """The free variables' values (``sigma``) from a point of the value variables (the log of ``sigma``)."""
+    """The free variables' values (``sigma``) from a point of the value variables (the log of ``sigma``).
+
+    Parameters
+    ----------
+    model : pm.Model
+        The model.
+    values : dict
+        ``{value variable name: value}`` for every value variable (e.g. ``sigma_log__``).
+
+    Returns
+    -------
+    dict
+        ``{free variable name: ndarray}``, through each variable's backward transform.
+    """
     outputs = model.replace_rvs_by_values(list(model.free_RVs))
     function = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore", point_fn=False)
     results = function(*(values[v.name] for v in model.value_vars))
@@ -58,7 +113,21 @@ def free_from_values(model, values: dict) -> dict:
 
 def value_point(model, free_values: dict) -> dict:
     """The point of the value variables for given free-variable values (all or some), through each variable's
-    transform."""
+    transform.
+
+    Parameters
+    ----------
+    model : pm.Model
+        The model.
+    free_values : dict
+        ``{free variable name: value}`` in the model's own space, for some or all free variables (other keys,
+        e.g. deterministics, are ignored).
+
+    Returns
+    -------
+    dict
+        ``{value variable name: ndarray}`` for the free variables given.
+    """
     point = {}
     for rv in model.free_RVs:
         if rv.name not in free_values:
@@ -72,7 +141,22 @@ def value_point(model, free_values: dict) -> dict:
 
 
 def raveled(model, point: dict):
-    """(theta, unravel): a point of the value variables as one flat vector, and its inverse."""
+    """(theta, unravel): a point of the value variables as one flat vector, and its inverse.
+
+    Parameters
+    ----------
+    model : pm.Model
+        The model (its ``value_vars`` fix the order).
+    point : dict
+        ``{value variable name: value}`` for every value variable.
+
+    Returns
+    -------
+    theta : ndarray (n,)
+        The values, raveled and concatenated.
+    unravel : callable
+        ``unravel(vector) -> dict``, from a flat vector back to a point.
+    """
     flat = DictToArrayBijection.map({v.name: point[v.name] for v in model.value_vars})
     info = flat.point_map_info
     return flat.data, lambda vector: DictToArrayBijection.rmap(RaveledVars(vector, info))
@@ -89,7 +173,22 @@ def _observed_value(variable):
 
 def complete(model, idata, log_likelihood: bool = True):
     """Add ``observed_data`` / ``constant_data`` (when missing) and, unless told not to, the pointwise
-    log-likelihood (left out, with a warning, when it would exceed ``LOG_LIKELIHOOD_MAX_VALUES`` values)."""
+    log-likelihood (left out, with a warning, when it would exceed ``LOG_LIKELIHOOD_MAX_VALUES`` values).
+
+    Parameters
+    ----------
+    model : pm.Model
+        The model the draws are from.
+    idata : xarray.DataTree
+        With a ``posterior`` group; changed in place.
+    log_likelihood : bool, default True
+        Whether to add the pointwise log-likelihood (when not there yet).
+
+    Returns
+    -------
+    xarray.DataTree
+        ``idata`` itself.
+    """
     if "observed_data" not in idata.children:
         observed = {rv.name: _observed_value(model.rvs_to_values[rv]) for rv in model.observed_RVs}
         constant = {v.name: np.asarray(v.get_value()) for v in model.data_vars}
@@ -110,7 +209,7 @@ def complete(model, idata, log_likelihood: bool = True):
     return idata
 
 
-def add_log_likelihood(model, idata):
+def add_log_likelihood(model: pm.Model, idata: xr.DataTree) -> xr.DataTree:
     r"""Add the pointwise :math:`\log p(t_n \mid x_n, \theta^{(s)})` of every draw as ``idata.log_likelihood["t"]``.
 
     For a model observed through its sufficient statistics the rows are read again from the data behind them
@@ -159,7 +258,26 @@ def add_log_likelihood(model, idata):
 
 
 def posterior_from_internal(model, design, internal, scale=None, log_likelihood: bool = True):
-    """A DataTree from draws of ``w_internal`` (chain, draw, p) and of the learned scale (chain, draw)."""
+    """A DataTree from draws of ``w_internal`` (chain, draw, p) and of the learned scale (chain, draw).
+
+    Parameters
+    ----------
+    model : pm.Model
+        A builder's model (for its coordinates and data).
+    design : models.design.Design
+        Its design (``w = design.w_from_internal(internal)``).
+    internal : ndarray (chain, draw, p)
+        Draws of ``w_internal``.
+    scale : ndarray (chain, draw), optional
+        Draws of the learned scale, stored under the likelihood's ``scale_name``.
+    log_likelihood : bool, default True
+        Whether to add the pointwise log-likelihood.
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior`` (``w_internal``, ``w`` and the scale), completed by :func:`complete`.
+    """
     posterior = {"w_internal": internal, "w": design.w_from_internal(internal)}
     if scale is not None:
         posterior[design.likelihood.scale_name] = scale
@@ -174,7 +292,21 @@ def posterior_from_internal(model, design, internal, scale=None, log_likelihood:
 def idata_from_values(model, values: dict):
     """A DataTree from draws of the value variables, ``{name: (chain, draw, ...)}``: each is mapped back
     through its transform (``sigma`` = exp of its log) and the deterministics (``w``, ``v``, sigma(x)) are
-    computed by the model itself."""
+    computed by the model itself.
+
+    Parameters
+    ----------
+    model : pm.Model
+        The model the draws are from.
+    values : dict
+        ``{value variable name: ndarray (chain, draw, ...)}`` for every free variable's value variable.
+
+    Returns
+    -------
+    xarray.DataTree
+        ``posterior`` (free variables and deterministics), completed by :func:`complete` (with the pointwise
+        log-likelihood).
+    """
     posterior = {}
     for rv in model.free_RVs:
         value = values[model.rvs_to_values[rv].name]

@@ -8,10 +8,17 @@ values of its ``pm.Data`` (simulation studies, data sets of one structure): the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pymc as pm
 
 from .results import check_draws, check_model, complete
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import xarray as xr
 
 NUTS_SAMPLERS = ("nutpie", "pymc")
 
@@ -21,8 +28,9 @@ def _nutpie_seed(random_seed):
     return random_seed if random_seed is None else int(np.random.default_rng(random_seed).integers(2**31))
 
 
-def sample_posterior(model, *, draws: int = 1000, tune: int = 1000, chains: int = 4, random_seed=None,
-                     nuts_sampler: str = "nutpie", progressbar: bool = False, **kwargs):
+def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
+                     random_seed: int | None = None, nuts_sampler: str = "nutpie", progressbar: bool = False,
+                     **kwargs) -> xr.DataTree:
     """NUTS draws from ``model``'s posterior, by the NUTS implementation named in ``nuts_sampler``.
 
     Parameters
@@ -73,8 +81,8 @@ def sample_posterior(model, *, draws: int = 1000, tune: int = 1000, chains: int 
     return complete(model, idata)
 
 
-def nuts_fitter(model, *, draws: int = 1000, tune: int = 1000, chains: int = 4, log_likelihood: bool = False,
-                progressbar: bool = False, **kwargs):
+def nuts_fitter(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4, log_likelihood: bool = False,
+                progressbar: bool = False, **kwargs) -> Callable[..., xr.DataTree]:
     """nutpie's NUTS on ``model``, compiled once, for many data sets of the same structure.
 
     Parameters
