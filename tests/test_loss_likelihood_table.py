@@ -7,7 +7,7 @@ import pytest
 def test_every_map_equals_its_classical_estimator(quick_results):
     summary = quick_results[2]["loss_likelihood_table"]["summary"]
     differences = summary["max_abs_diff_map_vs_estimator"]
-    assert len(differences) == 8  # six likelihoods, sigma(x), the MLP
+    assert len(differences) == 9  # seven likelihoods, sigma(x), the MLP
     # exact solvers against scikit-learn at tol=1e-12 / BFGS at gtol 1e-10: far below 1e-6
     assert max(differences.values()) < 1e-6
 
