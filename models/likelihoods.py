@@ -47,7 +47,7 @@ import pytensor.tensor as pt
 from scipy.special import gammaln, logsumexp, xlogy
 
 from ._checks import positive_scalar
-from .optimize import elastic_net, least_absolute, lstsq, ridge_rows
+from .optimize import elastic_net, fixed_point, least_absolute, lstsq, ridge_rows
 from .priors import HalfFlat, check_scale_prior
 
 if TYPE_CHECKING:
@@ -903,13 +903,9 @@ class Gaussian(Likelihood):
         if penalty.is_flat:
             return {"w": design.w_from_conditioned(a), "w_internal": design.internal_from_conditioned(a),
                     "sigma": sigma}
-        for _ in range(10_000):
-            w, internal, sse = w_step(sigma)
-            new_sigma = self.sigma_prior.mode(data.n, sse / 2)
-            converged = abs(new_sigma - sigma) <= 4 * np.finfo(float).eps * sigma
-            sigma = new_sigma
-            if converged:
-                break
+        # the fixed point of the alternation: sigma -> the MAP of w at sigma -> the mode of sigma given its SSE
+        sigma = fixed_point(lambda s: self.sigma_prior.mode(data.n, w_step(s)[2] / 2), sigma)
+        w, internal, _ = w_step(sigma)
         return {"w": w, "w_internal": internal, "sigma": sigma}
 
 
@@ -1023,28 +1019,30 @@ class Laplace(Likelihood):
         if curved.any() and not curved.all():
             problem.refuse("a Gaussian part on only some features leaves the quadratic program's dual unbounded")
 
+        rows = np.vstack([matrix, to_w[kink]])
+        targets = np.concatenate([t, penalty.loc[kink]])
+        last = {}  # the latest solution: the next weights' program starts from it
+
         def w_step(b):
-            rows = np.vstack([matrix, to_w[kink]])
-            targets = np.concatenate([t, penalty.loc[kink]])
             weights = np.concatenate([np.full(n, 1 / b), penalty.l1[kink]])
-            a = least_absolute(rows, targets, weights, p_matrix, q)
+            a = least_absolute(rows, targets, weights, p_matrix, q, start=last.get("a"))
+            last["a"] = a
             return a, float(np.sum(np.abs(t - matrix @ a)))
 
         if not self.learns_scale:
             a, _ = w_step(self.scale)
             return {"w_internal": a, "w": to_w @ a}
-        b = 1.0
-        a, sae = w_step(b)
-        for _ in range(1000):
+
+        def scale_step(b):  # the weights' MAP at b, then the scale's mode given their residuals
+            _, sae = w_step(b)
             if sae <= 0:
                 raise ValueError("the data are fitted exactly (sum of absolute residuals 0): no MAP for the scale; "
                                  "fix scale or use fewer features")
-            new_b = self.scale_prior.mode(n, sae, power=1)
-            converged = abs(new_b - b) <= 4 * np.finfo(float).eps * new_b or penalty.is_flat
-            b = new_b
-            if converged:
-                break
-            a, sae = w_step(b)
+            return self.scale_prior.mode(n, sae, power=1)
+
+        # a flat prior: the weights do not depend on b, one round; otherwise the fixed point of the alternation
+        b = scale_step(1.0) if penalty.is_flat else fixed_point(scale_step, scale_step(1.0))
+        a, _ = w_step(b)
         return {"w_internal": a, "w": to_w @ a, "scale": b}
 
 
