@@ -99,6 +99,14 @@ def as_new_inputs(x_new, x):
     return x_new
 
 
+def check_model(model) -> None:
+    """A TypeError unless ``model`` is a ``pm.Model`` (any subclass, e.g. a builder's RegressionModel)."""
+    import pymc as pm
+
+    if not isinstance(model, pm.Model):
+        raise TypeError(f"model must be a pm.Model, got {type(model).__name__}")
+
+
 def posterior_tree(idata, name="idata"):
     """``idata`` if it is an ``xarray.DataTree`` with a ``posterior`` group (ArviZ 1's results), else a TypeError."""
     import xarray as xr

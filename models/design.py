@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pymc as pm
 
+from ._checks import check_model
 from .optimize import triangular_factor
 
 if TYPE_CHECKING:
@@ -387,7 +388,6 @@ def design_of(model: pm.Model, kind: type = Design):
     TypeError
         When ``model`` is not a ``pm.Model``.
     """
-    if not isinstance(model, pm.Model):
-        raise TypeError(f"model must be a pm.Model, got {type(model).__name__}")
+    check_model(model)
     design = model.design if isinstance(model, RegressionModel) else None
     return design if isinstance(design, kind) else None

@@ -17,27 +17,10 @@ import pymc as pm
 import xarray as xr
 from pymc.blocking import DictToArrayBijection, RaveledVars
 
-from .._checks import posterior_tree
+from .._checks import check_model, posterior_tree
 from ..design import design_of
 
 LOG_LIKELIHOOD_MAX_VALUES = 25_000_000  # 200 MB of float64: larger pointwise log-likelihoods only when asked
-
-
-def check_model(model) -> None:
-    """A TypeError unless ``model`` is a ``pm.Model``.
-
-    Parameters
-    ----------
-    model : object
-        The argument to check.
-
-    Raises
-    ------
-    TypeError
-        When ``model`` is not a ``pm.Model``.
-    """
-    if not isinstance(model, pm.Model):
-        raise TypeError(f"model must be a pm.Model, got {type(model).__name__}")
 
 
 def check_draws(value, name: str) -> int:
