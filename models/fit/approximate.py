@@ -63,8 +63,8 @@ def _mode_of_theta(model, point):
     return theta, -np.asarray(hessian_fn(unravel(theta)), dtype=float), unravel
 
 
-def fit_laplace(model: pm.Model, *, draws: int = 1000,
-                random_seed: int | np.random.Generator | None = None) -> xr.DataTree:
+def fit_laplace(model: pm.Model, *, draws: int = 1000, random_seed: int | np.random.Generator | None = None,
+                log_likelihood: bool = True) -> xr.DataTree:
     r"""Laplace approximation: :math:`\mathcal N(\hat\theta, H^{-1})` in the unconstrained space (PRML eq. 4.134).
 
     :math:`\theta` collects the model's value variables (``w_internal``; the log of a learned scale;
@@ -85,6 +85,8 @@ def fit_laplace(model: pm.Model, *, draws: int = 1000,
         A builder's model (started at its exact MAP), or any PyMC model (started at the generic MAP).
     draws : int
     random_seed : int, optional
+    log_likelihood : bool
+        Add the pointwise log-likelihood (for ``az.loo``); ``False`` skips its compilation.
 
     Returns
     -------
@@ -107,7 +109,8 @@ def fit_laplace(model: pm.Model, *, draws: int = 1000,
     rng = np.random.default_rng(random_seed)
     noise = rng.standard_normal((draws, theta.size))
     samples = [unravel(row) for row in theta + solve_triangular(cholesky.T, noise.T).T]
-    return idata_from_values(model, {name: np.stack([s[name] for s in samples])[None] for name in samples[0]})
+    values = {name: np.stack([s[name] for s in samples])[None] for name in samples[0]}
+    return idata_from_values(model, values, log_likelihood)
 
 
 def mean_field_sds(model: pm.Model) -> Callable[[dict], dict]:
@@ -202,7 +205,8 @@ def advi_fitter(model: pm.Model, *, n: int = 10_000, log_likelihood: bool = True
 
 def fit_advi(model: pm.Model, *, n: int = 10_000, draws: int = 1000,
              random_seed: int | np.random.Generator | None = None, start: dict | None = None,
-             start_sigma: dict | None = None, progressbar: bool = False, **step_kwargs) -> xr.DataTree:
+             start_sigma: dict | None = None, progressbar: bool = False, log_likelihood: bool = True,
+             **step_kwargs) -> xr.DataTree:
     r"""Mean-field ADVI (Kucukelbir et al. 2017): ``n`` steps of PyMC's ADVI, then ``draws`` draws.
 
     The variational means start at ``start`` (a dict of value-variable values) when given, else at the MAP of
@@ -228,6 +232,8 @@ def fit_advi(model: pm.Model, *, n: int = 10_000, draws: int = 1000,
         Starting means and sds, by value variable.
     progressbar : bool
         A line at every tenth of the steps.
+    log_likelihood : bool
+        Add the pointwise log-likelihood (for ``az.loo``); ``False`` skips its compilation.
     **step_kwargs
         As ``pm.fit`` passes them to the step function (e.g. ``obj_optimizer=pm.adam(learning_rate=0.01)``).
 
@@ -236,7 +242,8 @@ def fit_advi(model: pm.Model, *, n: int = 10_000, draws: int = 1000,
     xarray.DataTree
         ``posterior``, ``observed_data``, ``constant_data``, ``log_likelihood``.
     """
-    return advi_fitter(model, n=n, **step_kwargs)(random_seed=random_seed, draws=draws, start=start,
+    return advi_fitter(model, n=n, log_likelihood=log_likelihood, **step_kwargs)(random_seed=random_seed, draws=draws,
+                                                                                 start=start,
                                                   start_sigma=start_sigma, progressbar=progressbar)
 
 

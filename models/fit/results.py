@@ -20,6 +20,10 @@ from pymc.blocking import DictToArrayBijection, RaveledVars
 from .._checks import check_model, posterior_tree
 from ..design import design_of
 
+# Functions evaluated once (a point's deterministics, a transform): PyTensor's quick-to-compile mode. Compiling them
+# with the default numba backend costs seconds per new graph, evaluating them here costs microseconds either way.
+ONE_SHOT = "FAST_COMPILE"
+
 LOG_LIKELIHOOD_MAX_VALUES = 25_000_000  # 200 MB of float64: larger pointwise log-likelihoods only when asked
 
 
@@ -67,6 +71,7 @@ def model_point(model, free_values: dict) -> dict:
     free = {rv.name: np.asarray(free_values[rv.name], dtype=float) for rv in model.free_RVs}
     if model.deterministics:
         function = model.compile_fn(list(model.deterministics), inputs=list(model.free_RVs), on_unused_input="ignore",
+                                    mode=ONE_SHOT,
                                     point_fn=False)
         values = function(*(free[rv.name] for rv in model.free_RVs))
         free.update({v.name: np.asarray(value) for v, value in zip(model.deterministics, values)})
@@ -89,7 +94,8 @@ def free_from_values(model, values: dict) -> dict:
         ``{free variable name: ndarray}``, through each variable's backward transform.
     """
     outputs = model.replace_rvs_by_values(list(model.free_RVs))
-    function = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore", point_fn=False)
+    function = model.compile_fn(outputs, inputs=model.value_vars, on_unused_input="ignore", point_fn=False,
+                                mode=ONE_SHOT)
     results = function(*(values[v.name] for v in model.value_vars))
     return {rv.name: np.asarray(value) for rv, value in zip(model.free_RVs, results)}
 
@@ -118,7 +124,7 @@ def value_point(model, free_values: dict) -> dict:
         value = np.asarray(free_values[rv.name], dtype=float)
         transform = model.rvs_to_transforms[rv]
         if transform is not None:
-            value = np.asarray(transform.forward(value, *rv.owner.inputs).eval())
+            value = np.asarray(transform.forward(value, *rv.owner.inputs).eval(mode=ONE_SHOT))
         point[model.rvs_to_values[rv].name] = value
     return point
 
@@ -272,7 +278,7 @@ def posterior_from_internal(model, design, internal, scale=None, log_likelihood:
     return complete(model, idata, log_likelihood)
 
 
-def idata_from_values(model, values: dict):
+def idata_from_values(model, values: dict, log_likelihood: bool = True):
     """A DataTree from draws of the value variables, ``{name: (chain, draw, ...)}``: each is mapped back
     through its transform (``sigma`` = exp of its log) and the deterministics (``w``, ``v``, sigma(x)) are
     computed by the model itself.
@@ -283,19 +289,20 @@ def idata_from_values(model, values: dict):
         The model the draws are from.
     values : dict
         ``{value variable name: ndarray (chain, draw, ...)}`` for every free variable's value variable.
+    log_likelihood : bool
+        Whether :func:`complete` adds the pointwise log-likelihood.
 
     Returns
     -------
     xarray.DataTree
-        ``posterior`` (free variables and deterministics), completed by :func:`complete` (with the pointwise
-        log-likelihood).
+        ``posterior`` (free variables and deterministics), completed by :func:`complete`.
     """
     posterior = {}
     for rv in model.free_RVs:
         value = values[model.rvs_to_values[rv].name]
         transform = model.rvs_to_transforms[rv]
         if transform is not None:
-            value = np.asarray(transform.backward(value, *rv.owner.inputs).eval())
+            value = np.asarray(transform.backward(value, *rv.owner.inputs).eval(mode=ONE_SHOT))
         posterior[rv.name] = value
     dims = {name: list(model.named_vars_to_dims[name]) for name in posterior if model.named_vars_to_dims.get(name)}
     coords = {name: list(labels) for name, labels in model.coords.items()}
@@ -303,4 +310,4 @@ def idata_from_values(model, values: dict):
     dataset = idata["posterior"].to_dataset()
     deterministics = pm.compute_deterministics(dataset, model=model, progressbar=False)
     idata["posterior"] = dataset.merge(deterministics)
-    return complete(model, idata)
+    return complete(model, idata, log_likelihood)

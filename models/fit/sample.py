@@ -30,7 +30,7 @@ def _nutpie_seed(random_seed):
 
 def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4,
                      random_seed: int | None = None, nuts_sampler: str = "nutpie", progressbar: bool = False,
-                     **kwargs) -> xr.DataTree:
+                     log_likelihood: bool = True, **kwargs) -> xr.DataTree:
     """NUTS draws from ``model``'s posterior, by the NUTS implementation named in ``nuts_sampler``.
 
     Parameters
@@ -46,6 +46,8 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
         model compiled by numba. ``"pymc"``: PyMC's own NUTS (``pm.sample(nuts_sampler="pymc")``).
     progressbar : bool
         The sampler's progress bar.
+    log_likelihood : bool
+        Add the pointwise log-likelihood (for ``az.loo``); ``False`` skips its compilation.
     **kwargs
         Passed to the sampler: ``target_accept``, and for nutpie e.g. ``adaptation="low_rank"`` (its low-rank
         mass matrix, for strongly correlated posteriors).
@@ -72,13 +74,13 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
     if nuts_sampler not in NUTS_SAMPLERS:
         raise ValueError(f"nuts_sampler must be one of {NUTS_SAMPLERS}, got {nuts_sampler!r}")
     if nuts_sampler == "nutpie":  # one call of a fresh fitter: the draws of nuts_fitter for the same seed
-        return nuts_fitter(model, draws=draws, tune=tune, chains=chains, log_likelihood=True, progressbar=progressbar,
-                           **kwargs)(random_seed)
+        return nuts_fitter(model, draws=draws, tune=tune, chains=chains, log_likelihood=log_likelihood,
+                           progressbar=progressbar, **kwargs)(random_seed)
     # the pointwise log-likelihood is added by complete (on statistics, the rows', not the statistics')
     idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model, nuts_sampler="pymc",
                       progressbar=progressbar, **kwargs)
     idata["posterior"].attrs["nuts_sampler"] = nuts_sampler
-    return complete(model, idata)
+    return complete(model, idata, log_likelihood)
 
 
 def nuts_fitter(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains: int = 4, log_likelihood: bool = False,
