@@ -52,14 +52,16 @@ def _mode_of_theta(model, point):
     if any(model.rvs_to_transforms[rv] is not None for rv in model.free_RVs):  # the MAP in sigma is not this mode
         logp_fn = model.compile_logp(jacobian=True)
         dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True)
+        previous = np.inf
         for _ in range(100):
             step = np.linalg.solve(-np.asarray(hessian_fn(unravel(theta))), np.asarray(dlogp_fn(unravel(theta))))
+            size = float(np.max(np.abs(step)))
+            if size <= 4 * np.finfo(float).eps * max(1.0, np.max(np.abs(theta))) or size >= previous:
+                break  # at the mode to the last bits: the result does not depend on where Newton started
             current = logp_fn(unravel(theta))
             while logp_fn(unravel(theta + step)) < current and np.max(np.abs(step)) > 1e-14:
                 step = step / 2
-            theta = theta + step
-            if np.max(np.abs(step)) <= 1e-10 * max(1.0, np.max(np.abs(theta))):
-                break
+            theta, previous = theta + step, size
     return theta, -np.asarray(hessian_fn(unravel(theta)), dtype=float), unravel
 
 
