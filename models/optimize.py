@@ -177,9 +177,10 @@ def least_absolute(a_rows: np.ndarray, b: np.ndarray, c: np.ndarray, p_matrix: n
     - P positive definite: the dual, :math:`\max_{|u_i| \le c_i} u^\top b - \tfrac12 (A^\top u + q)^\top P^{-1}
       (A^\top u + q)`, by L-BFGS-B, with :math:`a = P^{-1}(A^\top u + q)`.
 
-    Either answer is then finished exactly: the terms that are zero at the optimum (the vertex, or the duals
-    strictly inside their box) are solved for as a square linear system, which removes the solvers' tolerances
-    whenever it gives a lower objective.
+    Either answer is then finished exactly: the LP's vertex is solved from its p zero terms as a square linear
+    system (kept when it does not raise the objective), and the dual's point is the start of an active-set method
+    (:func:`_active_set`) that ends at the optimum with its zero terms exact. Given ``start`` (the solution of the
+    same rows with other weights, as the alternation with a learned scale has), the active set goes on from it.
 
     Parameters
     ----------
@@ -193,6 +194,8 @@ def least_absolute(a_rows: np.ndarray, b: np.ndarray, c: np.ndarray, p_matrix: n
         :math:`P`, positive definite; None for P = 0.
     q : ndarray (p,), optional
         :math:`q`; used with ``p_matrix`` only.
+    start : ndarray (p,), optional
+        A nearby solution; used with ``p_matrix`` only (the active set starts there instead of at the dual's point).
 
     Returns
     -------
@@ -229,7 +232,7 @@ def least_absolute(a_rows: np.ndarray, b: np.ndarray, c: np.ndarray, p_matrix: n
                 a = vertex
         return a
 
-    if start is not None:  # a nearby solution (the same problem with other weights): the active set goes on from it
+    if start is not None:
         return _active_set(a_rows, b, c, p_matrix, q, np.asarray(start, dtype=float))
     cholesky = np.linalg.cholesky(p_matrix)
     bu = solve_triangular(cholesky, a_rows.T, lower=True)  # L^-1 A^T
