@@ -13,7 +13,7 @@ def test_quick_run_measures_every_method(quick_results):
     sizes = [row["n"] for row in summary["rows"]]
     assert sizes == scaling.settings(quick=True, full=False)["sizes"]
     for row in summary["rows"]:
-        for key in ("suite_default", "nutpie_statistics", "exact"):
+        for key in ("suite_default", "suite_fitted", "exact"):
             seconds, ess_per_second = row[key]
             assert seconds > 0 and ess_per_second > 0
         # each row-wise pm.sample (PyMC's own NUTS, and pm.sample's default) ran or says why not (stopped at the
@@ -21,6 +21,9 @@ def test_quick_run_measures_every_method(quick_results):
         for key in ("pymc_rows", "pm_sample_rows"):
             assert row[key] is not None or "cap" in row[f"{key}_skipped"]
         assert row["memmap_extra_mb"] >= 0 and row["file_mb"] > 0
+    # nuts_fitter compiled once per model structure: the rows model (1e3) and the statistics model (1e4)
+    compiled = [row["suite_fitted_compile_seconds"] for row in summary["rows"]]
+    assert compiled[0] > 0 and compiled[1] > 0
     assert summary["ratios"]["suite_time_largest_over_smallest"] > 0
     assert (out / "scaling" / "scaling.png").exists()
 

@@ -274,7 +274,7 @@ def fit_pathfinder(model: pm.Model, *, draws: int = 1000, random_seed: int | Non
         pymc-extras' progress bar (one row per path).
     **kwargs
         Passed to ``pymc_extras.fit_pathfinder``, e.g. ``num_paths`` (default 4), ``jitter`` (default 2.0),
-        ``importance_sampling`` (default ``"psis"``). Two defaults differ from pymc-extras':
+        ``importance_sampling`` (default ``"psis"``). Three defaults differ from pymc-extras':
 
         - ``parallel=False``: the paths run one after the other in this process. The draws are the same either
           way for a given seed; worker processes cost more than the paths of a small model, and forking a
@@ -283,6 +283,11 @@ def fit_pathfinder(model: pm.Model, *, draws: int = 1000, random_seed: int | Non
           ``num_paths x num_draws_per_path`` draws without replacement, so the pool stays at least
           ``num_paths`` times larger than ``draws`` (with a pool of exactly ``draws`` it would return every draw
           and the importance weights would change nothing).
+        - ``compile_kwargs={"mode": "CVM"}``: the density and gradient are compiled by PyTensor's C backend. With
+          the default numba backend, a function compiled afresh and the same function loaded from numba's cache
+          differ in their last bits, which L-BFGS carries into the draws (the 13th digit of the Pareto k), so the
+          same seed gave different draws with a cold and a warm cache. The C backend's compiled modules are
+          loaded from PyTensor's cache as they were built: the same seed gives the same draws bit for bit.
 
     Returns
     -------
@@ -320,6 +325,11 @@ def fit_pathfinder(model: pm.Model, *, draws: int = 1000, random_seed: int | Non
     draws = check_draws(draws, "draws")
     kwargs.setdefault("parallel", False)
     kwargs.setdefault("num_draws_per_path", max(1000, draws))
-    idata = pymc_extras.fit_pathfinder(model=model, num_draws=draws, random_seed=random_seed, progressbar=progressbar,
-                                       **kwargs)
+    kwargs.setdefault("compile_kwargs", {"mode": "CVM"})  # reproducible whatever numba's cache holds (above)
+    with warnings.catch_warnings():
+        # the C backend's note that it found no BLAS to link: Pathfinder's products are of the model's size
+        # (p x p, a few paths), where BLAS would change nothing that shows
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS installation")
+        idata = pymc_extras.fit_pathfinder(model=model, num_draws=draws, random_seed=random_seed,
+                                           progressbar=progressbar, **kwargs)
     return complete(model, idata)
