@@ -4,8 +4,11 @@
     python -m analyses --data FILE.csv --x COL[,COL] --t COL [--quick] [--seed N] [--out DIR]
     python -m analyses --list
 
-With ``--data`` it runs the core analyses on the user's file (the analysis ``your_data``) into the same report.
-Progress: one line per analysis when it starts and when it ends, with its wall time, and the analyses' own lines.
+The analyses run in parallel, one per core (a pool of worker processes, the longest started first); each writes
+only its own folder, and the index is assembled in this process as each one finishes. With ``--data`` it runs the
+core analyses on the user's file (the analysis ``your_data``) into the same report. Progress: a line when an
+analysis starts and when it ends, with its wall time, the analyses' own lines, and while they compute a line at
+least every 10 seconds naming what is still running.
 
 Crash-safe: the analyses write into a staging folder inside ``--out``; only a finished analysis replaces its
 previous results, so a run killed mid-way (Ctrl-C, SIGKILL) leaves the previous results readable and whole, and
@@ -15,14 +18,24 @@ given; the failure is in summary.json and shown in red in the report.
 """
 
 import importlib
+import multiprocessing
 import os
 import shutil
 import sys
+import threading
 import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
-from .report import ANALYSES, DATA_ANALYSIS, build_index, failed_checks, parse_args, unconverged
+from .report import ANALYSES, DATA_ANALYSIS, build_index, failed_checks, parse_args, plain, unconverged
+from .runner import run_named, stop_with_parent
 
 STAGING_PREFIX = ".staging-"
+HEARTBEAT_SECONDS = 10
+# the order in which a parallel run starts the analyses: the longest first, so that both cores stay busy to the end
+LONGEST_FIRST = ("calibration", "predictive", "loss_likelihood_table", "map_vs_posterior", "scaling",
+                 "mse_is_gaussian_mle", "learned_sigma", "model_selection", "priors_are_regularizers")
 
 
 def _replace_folder(source, target):
@@ -34,14 +47,93 @@ def _replace_folder(source, target):
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def _first_line(name):
+    """What the analysis shows, in plain text (its docstring's first line without reST markup)."""
+    return plain(importlib.import_module(f"analyses.{name}").__doc__.strip().splitlines()[0])
+
+
+def _heartbeat(name, stop):
+    started = time.perf_counter()
+    while not stop.wait(HEARTBEAT_SECONDS):
+        print(f"  ... {time.perf_counter() - started:.0f} s: running {name}", flush=True)
+
+
+def _run(names, options, staging, out):
+    """Run ``names``, in parallel where there are several; move each finished one into ``out`` and rebuild the
+    index. Returns the names that raised an error (their traceback printed)."""
+    errors = []
+
+    def finished(name, seconds):
+        _replace_folder(staging / name, out / name)
+        build_index(out)
+        print(f"[{name}] done in {seconds:.1f} s", flush=True)
+
+    if len(names) == 1:  # nothing to share the cores with: no pool, and PyMC's bars in a terminal
+        print(f"[{names[0]}] running ...", flush=True)
+        stop = threading.Event()
+        if not sys.stderr.isatty():  # no bars in a log: a line every HEARTBEAT_SECONDS instead
+            threading.Thread(target=_heartbeat, args=(names[0], stop), daemon=True).start()
+        try:
+            finished(names[0], run_named(names[0], options))
+        finally:
+            stop.set()
+        return errors
+    ordered = sorted(names, key=lambda name: LONGEST_FIRST.index(name) if name in LONGEST_FIRST else -1)
+    workers = min(len(names), os.cpu_count() or 1)
+    # spawn, not fork: a worker must not inherit the threads of numba, BLAS or nutpie half-way through their work
+    context = multiprocessing.get_context("spawn")
+
+    def new_pool():
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=stop_with_parent,
+                                   initargs=(os.getpid(),))
+
+    pool = new_pool()
+    started = time.perf_counter()
+    waiting, futures = list(ordered), {}
+
+    def submit():  # one analysis per free worker, so that what runs is what was submitted and is not done
+        nonlocal pool
+        name = waiting.pop(0)
+        try:
+            future = pool.submit(run_named, name, options + ["--no-progressbar"])
+        except BrokenProcessPool:  # a worker died (e.g. a crash in compiled code): a new pool for the rest
+            pool.shutdown(wait=False)
+            pool = new_pool()
+            future = pool.submit(run_named, name, options + ["--no-progressbar"])
+        futures[future] = name
+
+    for _ in range(workers):
+        submit()
+    print(f"running {len(names)} analyses, {workers} at a time: {', '.join(ordered)}", flush=True)
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+        for future in done:
+            name = futures[future]
+            try:
+                finished(name, future.result())
+            except Exception:  # a bug in one analysis: the others go on, and the run exits with status 1
+                errors.append(name)
+                print(f"[{name}] FAILED with an error:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+            if waiting:
+                submit()
+                pending = {f for f in futures if not f.done()}
+        if pending and not done:
+            running = sorted(futures[f] for f in pending)
+            print(f"  ... {time.perf_counter() - started:.0f} s: running {', '.join(running)}"
+                  + (f"; {len(waiting)} waiting" if waiting else ""), flush=True)
+    pool.shutdown()
+    return errors
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv, "Run the analyses of the suite into one results folder.", accepts_data=True)
     if args.list:
         for name in (*ANALYSES, DATA_ANALYSIS):
-            print(f"{name:24s} {importlib.import_module(f'analyses.{name}').__doc__.splitlines()[0]}")
+            print(f"{name:24s} {_first_line(name)}")
         return
-    names = (DATA_ANALYSIS,) if args.data else ANALYSES if args.only is None else args.only
+    names = (DATA_ANALYSIS,) if args.data else ANALYSES if args.only is None else tuple(args.only)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     for leftover in [*out.glob(f"{STAGING_PREFIX}*"), *out.glob(".retired-*")]:  # from a run that was killed
@@ -51,13 +143,15 @@ def main(argv=None):
     options += ["--quick"] if args.quick else []
     options += ["--full"] if args.full else []
     options += ["--data", str(args.data), "--x", ",".join(args.x), "--t", args.t] if args.data else []
-    for name in names:
-        start = time.perf_counter()
-        print(f"[{name}] running ...", flush=True)
-        importlib.import_module(f"analyses.{name}").main(options)
-        _replace_folder(staging / name, out / name)
-        build_index(out)
-        print(f"[{name}] done in {time.perf_counter() - start:.1f} s", flush=True)
+    try:
+        errors = _run(names, options, staging, out)
+    except KeyboardInterrupt:
+        # one line, no traceback; the workers see this process gone and stop (runner.stop_with_parent), and the
+        # staging folder is cleared by the next run
+        print("interrupted: the results of the analyses that finished are in place, the others are as before",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)  # not sys.exit: the pool's exit handler would wait for the running workers
     shutil.rmtree(staging, ignore_errors=True)
     print(f"report: {out / 'index.html'}")
     failed = [name for name in unconverged(out) if name in names]  # of this run; the report shows all
@@ -67,6 +161,10 @@ def main(argv=None):
     wrong = [(name, claim, measured) for name, claim, measured in failed_checks(out) if name in names]
     for name, claim, measured in wrong:
         print(f"CHECK FAILED: [{name}] {claim}: {measured}", file=sys.stderr)
+    if errors:
+        print(f"ERROR: {', '.join(errors)} stopped with an error (above); their previous results are kept",
+              file=sys.stderr)
+        sys.exit(1)
     if (failed or wrong) and not args.allow_unconverged:
         sys.exit(1)
 

@@ -10,16 +10,28 @@ peaks at :math:`\sqrt{\mathrm{SSE}/N}`, which is biased low: :math:`E[\mathrm{SS
 Run alone: ``python -m analyses.learned_sigma [--quick] [--seed N] [--out DIR]``.
 """
 
+import sys
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 from models import PolynomialBasis, fit_map, gaussian_nll, gaussian_regression, log_likelihood_at
 
-from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import check, parse_args, table, write_result
+from . import runner
+from .data import SIGMA, prml_data
+from .report import check, table
 
 NAME = "learned_sigma"
+TITLE = "Learned sigma: sigma^2 = SSE/N"
+CLAIM = "With sigma learned under a flat prior the MAP noise variance is the mean squared residual, SSE/N."
 DEGREE = 3
+SIZES = (10, 30, 100, 1000)  # data sets on which sigma_MAP^2 is compared with SSE/N
+BIAS_N = 10  # size of the repeated data sets of the bias check
+
+
+def config(quick=False, full=False):
+    """Replications of the bias check (40 in a quick run, 400 otherwise)."""
+    return {"replications": 40 if quick else 400}
 
 
 def sigma_estimates(x, t):
@@ -75,12 +87,10 @@ def plot_bias(n, maps, unbiased):
     return figure
 
 
-def main(argv=None):
-    args = parse_args(argv, __doc__.splitlines()[0])
-    rng = np.random.default_rng(args.seed)
-    sizes = (10, 30, 100, 1000)
-    estimates = [sigma_estimates(*prml_data(n, rng)) for n in sizes]
-
+def compute(config, rng, cache=None, progressbar=False):
+    """sigma_MAP^2 against SSE/N at every size of ``SIZES``, the profile likelihood at N = 30, and the bias over
+    ``config["replications"]`` data sets of N = 10."""
+    estimates = [sigma_estimates(*prml_data(n, rng)) for n in SIZES]
     x, t = prml_data(30, rng)
     estimate = sigma_estimates(x, t)
     sigmas = np.linspace(0.12, 0.8, 300)
@@ -88,64 +98,75 @@ def main(argv=None):
     model = gaussian_regression(x, t, basis=PolynomialBasis(DEGREE))
     check_sigmas = np.linspace(0.15, 0.75, 7)
     check_points = (check_sigmas, np.array([log_likelihood_at(model, estimate["w"], sigma=s) for s in check_sigmas]))
-    profile_argmax = float(sigmas[np.argmax(profile)])
-
-    replications = 40 if args.quick else 400
-    maps, unbiased = replicate_bias(10, replications, rng)
-
+    maps, unbiased = replicate_bias(BIAS_N, config["replications"], rng)
     worst = max(abs(e["sigma2_map"] / e["sse_over_n"] - 1) for e in estimates)
     summary = {
         "max_rel_diff_sigma2_map_vs_sse_over_n": worst,
-        "profile_argmax_on_grid": profile_argmax,
+        "profile_argmax_on_grid": float(sigmas[np.argmax(profile)]),
         "sigma_map_n30": estimate["sigma"],
-        "replications": replications,
+        "replications": config["replications"],
         "mean_sigma2_map_n10": float(maps.mean()),
         "mean_sse_over_n_minus_p_n10": float(unbiased.mean()),
     }
-    paragraph = (
-        f"With sigma learned under a flat prior, the model's MAP gives sigma^2 = SSE/N exactly (largest relative "
-        f"difference {worst:.1e} over N = {', '.join(map(str, sizes))}): the maximum-likelihood noise level is the "
-        "root-mean-square residual. The profile likelihood peaks there. It is the same MSE again: "
-        "sigma_MAP^2 = MSE(w_MAP). Over repeated data sets of N = 10 it is biased low by the factor (N - p)/N, "
-        f"mean {maps.mean():.4f} against the true 0.09, while SSE/(N - p) averages {unbiased.mean():.4f}; "
-        "the difference vanishes as N grows."
-    )
-    p = DEGREE + 1
+    return {"summary": summary, "estimates": estimates, "estimate": estimate, "sigmas": sigmas, "profile": profile,
+            "check_points": check_points, "maps": maps, "unbiased": unbiased}
+
+
+def checks(result):
+    s, p = result["summary"], DEGREE + 1
+    worst, estimate, sigmas = s["max_rel_diff_sigma2_map_vs_sse_over_n"], result["estimate"], result["sigmas"]
     grid_step = float(sigmas[1] - sigmas[0])
     # over data sets of N = 10: E[SSE/N] = (N - p)/N sigma^2 with sd sigma^2 sqrt(2 (N - p))/N, E[SSE/(N-p)] = sigma^2
     # with sd sigma^2 sqrt(2/(N - p)) (chi-square with N - p degrees of freedom); standard errors of their means
-    biased_expected, biased_se = (10 - p) / 10 * SIGMA**2, SIGMA**2 * np.sqrt(2 * (10 - p)) / 10 / np.sqrt(replications)
-    unbiased_se = SIGMA**2 * np.sqrt(2 / (10 - p)) / np.sqrt(replications)
-    checks = [
-        check(f"sigma_MAP^2 = SSE/N (flat prior, N = {', '.join(map(str, sizes))})",
+    n, replications = BIAS_N, s["replications"]
+    biased_expected = (n - p) / n * SIGMA**2
+    biased_se = SIGMA**2 * np.sqrt(2 * (n - p)) / n / np.sqrt(replications)
+    unbiased_se = SIGMA**2 * np.sqrt(2 / (n - p)) / np.sqrt(replications)
+    maps, unbiased = s["mean_sigma2_map_n10"], s["mean_sse_over_n_minus_p_n10"]
+    return [
+        check(f"sigma_MAP^2 = SSE/N (flat prior, N = {', '.join(map(str, SIZES))})",
               f"max relative difference = {worst:.1e} (tolerance 1e-12)", worst < 1e-12),
         check("the profile likelihood of sigma peaks at the MAP sqrt(SSE/N)",
-              f"grid argmax {profile_argmax:.4f} against {estimate['sigma']:.4f} (tolerance one grid step, "
-              f"{grid_step:.4f})", abs(profile_argmax - estimate["sigma"]) <= grid_step),
-        check("over repeated data sets of N = 10, SSE/N is biased low by (N - p)/N and SSE/(N - p) is unbiased",
-              f"mean SSE/N = {maps.mean():.4f} against {biased_expected:.4f}, mean SSE/(N - p) = "
-              f"{unbiased.mean():.4f} against {SIGMA**2:.4f} (tolerance 3 standard errors: {3 * biased_se:.4f}, "
-              f"{3 * unbiased_se:.4f})",
-              abs(maps.mean() - biased_expected) < 3 * biased_se and abs(unbiased.mean() - SIGMA**2) < 3 * unbiased_se),
+              f"grid argmax {s['profile_argmax_on_grid']:.4f} against {estimate['sigma']:.4f} (tolerance one grid "
+              f"step, {grid_step:.4f})", abs(s["profile_argmax_on_grid"] - estimate["sigma"]) <= grid_step),
+        check(f"over repeated data sets of N = {n}, SSE/N is biased low by (N - p)/N and SSE/(N - p) is unbiased",
+              f"mean SSE/N = {maps:.4f} against {biased_expected:.4f}, mean SSE/(N - p) = {unbiased:.4f} against "
+              f"{SIGMA**2:.4f} (tolerance 3 standard errors: {3 * biased_se:.4f}, {3 * unbiased_se:.4f})",
+              abs(maps - biased_expected) < 3 * biased_se and abs(unbiased - SIGMA**2) < 3 * unbiased_se),
     ]
-    return write_result(
-        args.out, NAME, args=args,
-        title="Learned sigma: sigma^2 = SSE/N",
-        claim="With sigma learned under a flat prior the MAP noise variance is the mean squared residual, SSE/N.",
-        paragraph=paragraph,
-        figures={
-            "profile_likelihood": (plot_profile(sigmas, profile, estimate, check_points),
-                                   "Profile log-likelihood of sigma, with the model's own log p at a few sigma."),
-            "bias": (plot_bias(10, maps, unbiased),
-                     "The MLE of sigma^2 against the unbiased SSE/(N-p) over repeated data."),
-        },
-        tables=[table("MAP sigma^2 against SSE/N and SSE/(N - p) (M = 3, true sigma^2 = 0.09)",
-                      ["N", "sigma_MAP^2", "SSE/N", "SSE/(N-p)", "relative difference MAP vs SSE/N"],
-                      [[e["n"], e["sigma2_map"], e["sse_over_n"], e["sse_over_n_minus_p"],
-                        abs(e["sigma2_map"] / e["sse_over_n"] - 1)] for e in estimates])],
-        summary=summary,
-        checks=checks,
+
+
+def figures(result):
+    return {
+        "profile_likelihood": (plot_profile(result["sigmas"], result["profile"], result["estimate"],
+                                            result["check_points"]),
+                               "Profile log-likelihood of sigma, with the model's own log p at a few sigma."),
+        "bias": (plot_bias(BIAS_N, result["maps"], result["unbiased"]),
+                 "The MLE of sigma^2 against the unbiased SSE/(N-p) over repeated data."),
+    }
+
+
+def tables(result):
+    return [table("MAP sigma^2 against SSE/N and SSE/(N - p) (M = 3, true sigma^2 = 0.09)",
+                  ["N", "sigma_MAP^2", "SSE/N", "SSE/(N-p)", "relative difference MAP vs SSE/N"],
+                  [[e["n"], e["sigma2_map"], e["sse_over_n"], e["sse_over_n_minus_p"],
+                    abs(e["sigma2_map"] / e["sse_over_n"] - 1)] for e in result["estimates"]])]
+
+
+def text(result):
+    s = result["summary"]
+    return (
+        f"With sigma learned under a flat prior, the model's MAP gives sigma^2 = SSE/N exactly (largest relative "
+        f"difference {s['max_rel_diff_sigma2_map_vs_sse_over_n']:.1e} over N = {', '.join(map(str, SIZES))}): the "
+        "maximum-likelihood noise level is the root-mean-square residual. The profile likelihood peaks there. It is "
+        "the same MSE again: sigma_MAP^2 = MSE(w_MAP). Over repeated data sets of N = 10 it is biased low by the "
+        f"factor (N - p)/N, mean {s['mean_sigma2_map_n10']:.4f} against the true 0.09, while SSE/(N - p) averages "
+        f"{s['mean_sse_over_n_minus_p_n10']:.4f}; the difference vanishes as N grows."
     )
+
+
+def main(argv=None):
+    return runner.main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -27,13 +28,22 @@ DATA_ANALYSIS = "your_data"  # the core analyses on a user's CSV (--data); not p
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
 
 
-def parse_args(argv, description, *, accepts_data=False):
+def plain(text):
+    r"""A docstring line without its reST markup, for a terminal: roles (``:math:`x```) and literals (````x````)
+    become their text, and the few LaTeX commands the first lines use become words (``\hat\sigma`` sigma-hat)."""
+    text = re.sub(r":\w+:`([^`]*)`", r"\1", text).replace("``", "")
+    for command, word in ((r"\hat\sigma", "sigma-hat"), (r"\sigma", "sigma"), (r"\mathrm", "")):
+        text = text.replace(command, word)
+    return re.sub(r"\{([^{}]*)\}", r"\1", text)
+
+
+def parse_args(argv, description, *, accepts_data=False, prog="python -m analyses"):
     """The options shared by ``python -m analyses`` and every analysis run alone (bad ones exit with status 2).
 
     ``--data file.csv --x COL[,COL] --t COL`` is read only where ``accepts_data`` (``python -m analyses`` and
     ``analyses.your_data``); the columns are checked against the file's header here, before any computation.
     """
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(prog=prog, description=plain(description))
     parser.add_argument("--list", action="store_true", help="list the analyses with what each shows, and exit")
     parser.add_argument("--quick", action="store_true", help="a small smoke run (used by the tests)")
     parser.add_argument("--seed", type=int, default=20211231, help="seed of every random draw (default: %(default)s)")
@@ -52,6 +62,7 @@ def parse_args(argv, description, *, accepts_data=False):
     parser.add_argument("--allow-unconverged", action="store_true",
                         help="exit 0 even when an MCMC run fails its convergence gates or a check fails (both are "
                              "still reported)")
+    parser.add_argument("--no-progressbar", action="store_true", help=argparse.SUPPRESS)  # set by a parallel run
     args = parser.parse_args(argv)
     if args.seed < 0:
         parser.error(f"--seed must be >= 0, got {args.seed}")
@@ -62,7 +73,8 @@ def parse_args(argv, description, *, accepts_data=False):
         parser.error(f"--out must be a folder, but {args.out} is a file")
     _check_data_options(parser, args, accepts_data)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    args.progressbar = sys.stderr.isatty()  # PyMC's progress bars in a terminal; quiet when captured (tests, logs)
+    # PyMC's progress bars in a terminal; quiet when captured (tests, logs)
+    args.progressbar = sys.stderr.isatty() and not args.no_progressbar
     args.cache = args.out / ".cache" if args.cache is None else args.cache
     return args
 
@@ -293,30 +305,66 @@ def table(caption, columns, rows):
 
 
 def _cell(value):
+    """A table cell: numbers right-aligned (formatted here), text left-aligned."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"<td class='text'>{html.escape(str(value))}</td>"
     if isinstance(value, float):
-        return f"{value:.6g}" if value == 0 or 1e-3 <= abs(value) < 1e6 else f"{value:.3e}"
-    return html.escape(str(value))
+        value = f"{value:.6g}" if value == 0 or 1e-3 <= abs(value) < 1e6 else f"{value:.3e}"
+    return f"<td>{value}</td>"
 
 
 _STYLE = (
     "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.45}"
-    "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+    "table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}"
+    "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;vertical-align:top}"
+    "th{font-size:.9em;text-align:left}td.text{text-align:left}"
     "caption{text-align:left;font-weight:bold;padding:4px 0}img{max-width:100%}figure{margin:1em 0}"
     "figcaption{color:#444}.gate{padding:6px 10px;margin:.5em 0}.claim{font-size:1.1em;font-style:italic}"
     ".fail{background:#fde2e2;color:#a00000;border:1px solid #a00000}.pass{color:#1a6b1a}.open{color:#666}"
     "ul.checks{list-style:none;padding-left:0}ul.checks li{margin:.2em 0}table.toc td,table.toc th{text-align:left}"
+    ".run{background:#eef3fb;border:1px solid #9ab;padding:6px 10px}"
 )
 _MARK = {True: ("pass", "ok"), False: ("fail", "FAILED"), None: ("open", "not measured")}
 
 
 def _status(record):
-    """Text and CSS class of an analysis' line in the table of contents."""
+    """Text and CSS class of an analysis' line in the table of contents: measured checks only count as evidence.
+
+    Green only when every check was measured and holds and the MCMC gates pass; red when a check fails or a gate
+    does; grey otherwise (some checks not measured in this run, e.g. the benchmark's sizes in a quick run).
+    """
     checks = record.get("checks", [])
     failed = sum(c["ok"] is False for c in checks)
     passed = sum(c["ok"] is True for c in checks)
+    unmeasured = len(checks) - failed - passed
     gates_ok = record["summary"].get("convergence_ok", True)
-    text = f"{passed}/{len(checks)} checks hold" + ("" if gates_ok else "; NOT CONVERGED")
-    return text, "fail" if failed or not gates_ok else "pass"
+    quick = (record.get("provenance") or {}).get("quick")
+    parts = [f"{passed} of {len(checks)} checks hold"]
+    if failed:
+        parts.append(f"{failed} FAILED")
+    if unmeasured:
+        parts.append(f"{unmeasured} not measured" + (" in --quick" if quick else " in this run"))
+    text = ", ".join(parts) + ("" if gates_ok else "; NOT CONVERGED")
+    css = "fail" if failed or not gates_ok else "open" if unmeasured or not checks else "pass"
+    return text, css
+
+
+def _run_description(records):
+    """What produced the page: quick, default or full run, and the seed (per analysis where they differ)."""
+    def kind(provenance):
+        if not provenance:
+            return "unknown run"
+        options = provenance.get("options") or []
+        size = "quick run (--quick)" if provenance.get("quick") else "full run (--full)" if "--full" in options \
+            else "default run"
+        return f"{size}, seed {provenance.get('seed')}"
+
+    kinds = {}
+    for record in records:
+        kinds.setdefault(kind(record.get("provenance")), []).append(record["name"])
+    if len(kinds) == 1:
+        return f"This page: a {next(iter(kinds))}."
+    return "This page mixes runs: " + "; ".join(f"{k}: {', '.join(names)}" for k, names in kinds.items()) + "."
 
 
 def build_index(out):
@@ -337,6 +385,7 @@ def build_index(out):
         "likelihood over w is minimizing the mean squared error. Each section below is one analysis, computed "
         "by <code>python -m analyses</code>: its claim, the checks of that claim computed in this run, then its "
         "tables and figures.</p>",
+        f"<p class='run'>{html.escape(_run_description(records))}</p>",
         "<table class='toc'><caption>Contents</caption><tr><th>analysis</th><th>claim</th><th>verdict</th></tr>",
     ]
     for record in records:
@@ -366,7 +415,7 @@ def build_index(out):
             parts += [f"<th>{html.escape(str(c))}</th>" for c in entry["columns"]]
             parts.append("</tr>")
             for row in entry["rows"]:
-                parts.append("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>")
+                parts.append("<tr>" + "".join(_cell(v) for v in row) + "</tr>")
             parts.append("</table>")
         for figure in record["figures"]:
             parts.append(f"<figure><img src='{figure['file']}' alt='{html.escape(figure['caption'])}'>"

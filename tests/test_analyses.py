@@ -25,20 +25,6 @@ def test_every_analysis_writes_figures_and_the_index(quick_results):
         assert f"id='{name}'" in index
 
 
-def test_summary_holds_the_identities(quick_results):
-    summary = json.loads((quick_results[0] / "summary.json").read_text())
-    gaussian = summary["mse_is_gaussian_mle"]
-    assert gaussian["nll_identity_max_rel_diff"] < 1e-12
-    assert gaussian["gradient_ratio_max_rel_dev"] < 1e-9
-    assert gaussian["max_rel_diff_find_map_vs_least_squares"] < 1e-5  # find_MAP's own tolerance
-    assert gaussian["rms_train"][9] < 1e-6  # M = 9 interpolates N = 10 points
-    assert summary["learned_sigma"]["max_rel_diff_sigma2_map_vs_sse_over_n"] < 1e-12
-    priors = summary["priors_are_regularizers"]
-    assert priors["ridge_max_abs_diff"] < 1e-8
-    assert priors["lasso_max_abs_diff"] < 1e-6
-    assert priors["lasso_zero_patterns_identical"]
-
-
 def test_every_analysis_states_its_claim_and_its_checks_hold(quick_results):
     """Each record has a thesis and its checks; none fails, and only the benchmark may leave one unmeasured.
 
@@ -59,9 +45,11 @@ def test_every_analysis_states_its_claim_and_its_checks_hold(quick_results):
 
 
 def test_one_analysis_runs_alone(quick_results, tmp_path):
-    """``python -m analyses.<name>`` alone gives the same numbers as inside ``python -m analyses``."""
-    subprocess.run([sys.executable, "-m", "analyses.learned_sigma", "--quick", "--seed", "3", "--out", str(tmp_path)],
-                   cwd=ROOT, check=True, capture_output=True, timeout=600)
+    """``python -m analyses.<name>`` alone gives the same numbers as inside ``python -m analyses`` (whose analyses ran
+    in worker processes), and says where its results went."""
+    completed = subprocess.run([sys.executable, "-m", "analyses.learned_sigma", "--quick", "--seed", "3", "--out",
+                                str(tmp_path)], cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)
+    assert f"results in {tmp_path / 'learned_sigma'}" in completed.stdout
     alone = json.loads((tmp_path / "summary.json").read_text())
     assert list(alone) == ["learned_sigma"]
     assert alone["learned_sigma"] == json.loads((quick_results[0] / "summary.json").read_text())["learned_sigma"]

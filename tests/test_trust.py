@@ -143,6 +143,47 @@ def test_killed_run_leaves_previous_results_and_the_next_run_completes(kill, qui
     assert not list(out.glob(".staging-*"))
 
 
+def processes_with(tag):
+    """Pids of the processes whose environment holds ``tag`` (Linux /proc)."""
+    pids = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if tag.encode() in environ.read_bytes():
+                pids.append(int(environ.parent.name))
+        except OSError:  # gone, or not ours
+            pass
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("kill", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
+def test_a_killed_parallel_run_stops_its_workers(kill, tmp_path):
+    """Two analyses in worker processes; the parent killed while they compute. Ctrl-C exits 130 with one line and no
+    traceback; after either signal, no worker computes on."""
+    import os
+    import uuid
+
+    tag = f"ANALYSES_TEST_TAG={uuid.uuid4().hex}"
+    env = dict(os.environ, ANALYSES_TEST_TAG=tag.split("=")[1])
+    command = [sys.executable, "-m", "analyses", "--quick", "--seed", "11", "--only",
+               "learned_sigma,priors_are_regularizers", "--out", str(tmp_path)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    for line in process.stdout:
+        if line.startswith("running 2 analyses"):
+            time.sleep(1.0)  # the workers are starting (importing)
+            process.send_signal(kill)
+            break
+    process.wait(timeout=60)
+    stderr = process.stderr.read()
+    if kill == signal.SIGINT:
+        assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr, stderr
+    deadline = time.monotonic() + 15  # workers look for their parent every second
+    while processes_with(tag) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not processes_with(tag)
+
+
 def test_cached_idata_skips_unchanged_work_and_says_so(tmp_path, capsys):
     calls = []
 
