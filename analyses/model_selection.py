@@ -26,6 +26,7 @@ Run alone: ``python -m analyses.model_selection [--quick] [--seed N] [--out DIR]
 """
 
 import hashlib
+import sys
 import warnings
 
 import arviz as az
@@ -47,14 +48,26 @@ from models import (
     priors,
 )
 
-from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import cached_idata, check, parse_args, table, write_result
+from . import runner
+from .data import SIGMA, prml_data
+from .report import cached_idata, check, table
 
 NAME = "model_selection"
+TITLE = "Model selection: evidence, LOO, WAIC, empirical Bayes"
+CLAIM = ("The evidence charges for every weight the data do not need: it does not pick the polynomial that "
+         "interpolates the data, whose training MSE is zero.")
 ALPHA = 5e-3  # prior precision of PRML Fig. 3.14
 DEGREES = tuple(range(10))
 PARETO_K_THRESHOLD = 0.7  # Pareto k above which PSIS is unreliable for any number of draws (Vehtari et al. 2024)
 P_WAIC_THRESHOLD = 0.4  # p_waic_n above which WAIC is unreliable (Vehtari, Gelman & Gabry 2017)
+PROFILE_DEGREE = 3  # the degree whose evidence is profiled over alpha
+
+
+def config(quick=False, full=False):
+    """Grid of the evidence profile over alpha, the degrees compared by LOO and WAIC, and their posterior draws."""
+    if quick:
+        return {"profile_points": 201, "compare_degrees": (1, 3, 9), "draws": 500}
+    return {"profile_points": 401, "compare_degrees": (0, 1, 3, 5, 9), "draws": 4000}
 
 
 def fixed_model(x, t, degree, alpha=ALPHA, sigma=SIGMA):
@@ -375,118 +388,62 @@ def _finite_or_none(value):
     return float(value) if np.isfinite(value) else None
 
 
-def main(argv=None):
-    args = parse_args(argv, __doc__.splitlines()[0])
-    rng = np.random.default_rng(args.seed)
+def compute(config, rng, cache=None, progressbar=False):
+    """Evidence, exact LOO and RMS for M = 0..9 on N = 10 points (100 test points), empirical Bayes for each M, the
+    evidence profile over alpha at M = 3, and PSIS-LOO and WAIC on ``config["draws"]`` exact-posterior draws of
+    each M in ``config["compare_degrees"]`` (through the DataTree cache in ``cache``)."""
     x, t = prml_data(10, rng)
     x_test, t_test = prml_data(100, rng)
     rows = evidence_versus_degree(x, t, x_test, t_test, DEGREES)
     optima = [evidence_optimum(x, t, degree) for degree in DEGREES]
-    profile = profile_evidence(x, t, 3, np.logspace(-6, 4, 201 if args.quick else 401))
-    compare_set = (1, 3, 9) if args.quick else (0, 1, 3, 5, 9)
-    comparison = compare_degrees(x, t, compare_set, draws=500 if args.quick else 4000, rng=rng, cache=args.cache)
+    profile = profile_evidence(x, t, PROFILE_DEGREE, np.logspace(-6, 4, config["profile_points"]))
+    compare_set = tuple(config["compare_degrees"])
+    comparison = compare_degrees(x, t, compare_set, draws=config["draws"], rng=rng, cache=cache)
 
     evidence = np.array([r["log_evidence"] for r in rows])
     loo_exact = np.array([r["exact_loo"] for r in rows])
-    best = int(np.argmax(evidence))
-    best_exact_loo = int(np.argmax(loo_exact))
     compared = comparison["rows"]
-    loo_best = compared[0]["degree"]
-    waic_best = next(r["degree"] for r in compared if r["waic_rank"] == 0)
-    waic_best_infinite = max(compared, key=lambda r: r["exact_waic"])["degree"]
-    n_large_k = sum(r["n_pareto_k_large"] for r in compared)
-    best_exact_compared = max(compared, key=lambda r: r["exact_loo"])["degree"]
-    psis_error = max(abs(r["elpd_loo"] - r["exact_loo"]) for r in compared)
-    waic_excess = [r["exact_waic"] - r["exact_loo"] for r in compared]  # WAIC's own bias, free of Monte Carlo error
     interior = [o for o in optima if not o["boundary"]]
-    boundary = [o["degree"] for o in optima if o["boundary"]]
-    eb_consistency = max((abs(o["log_evidence"] - o["log_evidence_model"]) for o in interior), default=0.0)
-    noise_sd = [1 / np.sqrt(o["beta"]) for o in interior]
-    eb_best = max(optima, key=lambda o: o["log_evidence"])
-    noise_rms = float(np.sqrt(np.mean((t - np.sin(2 * np.pi * x)) ** 2)))
-    max_w3 = float(np.max(np.abs(least_squares(x, t, basis=PolynomialBasis(3)))))
-
     summary = {
         "degrees": list(DEGREES),
         "alpha": ALPHA,
         "beta": 1 / SIGMA**2,
         "log_evidence": evidence,
-        "evidence_argmax_degree": best,
+        "evidence_argmax_degree": int(np.argmax(evidence)),
         "exact_loo": loo_exact,
-        "exact_loo_argmax_degree": best_exact_loo,
+        "exact_loo_argmax_degree": int(np.argmax(loo_exact)),
         "compare_degrees": list(compare_set),
-        "loo_best_degree": loo_best,
-        "waic_best_degree": waic_best,
-        "waic_infinite_draws_best_degree": waic_best_infinite,
+        "loo_best_degree": compared[0]["degree"],
+        "waic_best_degree": next(r["degree"] for r in compared if r["waic_rank"] == 0),
+        "waic_infinite_draws_best_degree": max(compared, key=lambda r: r["exact_waic"])["degree"],
         "psis_loo_elpd": {r["name"]: r["elpd_loo"] for r in compared},
         "psis_loo_elpd_diff": {r["name"]: r["elpd_diff"] for r in compared},
         "waic_elpd": {r["name"]: r["elpd_waic"] for r in compared},
         "waic_elpd_infinite_draws": {r["name"]: r["exact_waic"] for r in compared},
         "pareto_k_above_0_7": {r["name"]: r["n_pareto_k_large"] for r in compared},
-        "psis_loo_max_abs_error_vs_exact": psis_error,
+        "psis_loo_max_abs_error_vs_exact": max(abs(r["elpd_loo"] - r["exact_loo"]) for r in compared),
         "empirical_bayes_alpha": [_finite_or_none(o["alpha"]) for o in optima],
         "empirical_bayes_beta": [o["beta"] for o in optima],
         "empirical_bayes_gamma": [o["gamma"] for o in optima],
         "empirical_bayes_log_evidence": [o["log_evidence"] for o in optima],
-        "empirical_bayes_alpha_infinite_at": boundary,
-        "empirical_bayes_vs_log_evidence_max_abs_diff": eb_consistency,
-        "noise_rms_of_this_draw": noise_rms,
+        "empirical_bayes_alpha_infinite_at": [o["degree"] for o in optima if o["boundary"]],
+        "empirical_bayes_vs_log_evidence_max_abs_diff":
+            max((abs(o["log_evidence"] - o["log_evidence_model"]) for o in interior), default=0.0),
+        "noise_rms_of_this_draw": float(np.sqrt(np.mean((t - np.sin(2 * np.pi * x)) ** 2))),
         "profile_evidence_m3_local_maxima": profile["local_maxima"],
         "data": {"x": x, "t": t},
     }
-    large_k = ", ".join(f"{r['n_pareto_k_large']} at {r['name']}" for r in compared)
-    boundary_note = (f" For M = {', '.join(map(str, boundary))} the evidence keeps rising as alpha -> infinity: the "
-                     "data along the features are weaker than the noise, the supremum is the noise-only model w = 0 "
-                     "(noise sd = RMS of t), which empirical_bayes returns as alpha = inf." if boundary else "")
-    if min(noise_sd) > 1.15 * SIGMA:
-        noise_note = (" The estimate is high because one isotropic prior on the raw monomial coefficients cannot "
-                      "allow the large weights a sine needs on [0, 1] (least squares at M = 3 has max |w| = "
-                      f"{max_w3:.1f}) without allowing them everywhere, so the evidence prefers a tight prior (median "
-                      f"alpha {np.median([o['alpha'] for o in interior]):.2f}) and books the misfit as noise.")
-    elif max(noise_sd) < 0.85 * SIGMA:
-        noise_note = " With ten points the estimate is low: part of this draw's noise is fitted."
-    else:
-        noise_note = " That is close to the truth."
-    peaks = profile["local_maxima"]
-    if len(peaks) > 1:
-        noise_note += (f" For M = 3 the evidence over alpha has {len(peaks)} local maxima: " + "; ".join(
-            f"alpha = {m['alpha']:.3g} with sqrt(1/beta) = {1 / np.sqrt(m['beta']):.3f}, ln p = {m['log_evidence']:.2f}"
-            for m in peaks) + "; empirical Bayes reports the higher one.")
-    n_p_waic_large = sum(r["n_p_waic_large"] for r in compared)
-    waic_note = ("Even with infinitely many draws (its closed form) WAIC "
-                 + (f"exceeds the exact LOO by {min(waic_excess):.2f} to {max(waic_excess):.2f} nats"
-                    if min(waic_excess) > 0 else
-                    f"differs from the exact LOO by {min(waic_excess):+.2f} to {max(waic_excess):+.2f} nats")
-                 + f"; {n_p_waic_large} of the {len(compared) * len(t)} p_waic_n exceed 0.4, above which WAIC is "
-                 "unreliable (Vehtari, Gelman & Gabry 2017).")
-    paragraph = (
-        f"With alpha = {ALPHA:g} and beta = 1/0.3^2 fixed, the evidence ln p(t | M) of the N = 10 points peaks at "
-        f"M = {best} ({evidence[best]:.2f}, against {evidence[9]:.2f} at M = 9) while the training RMS of least "
-        f"squares falls all the way to {rows[9]['rms_train_least_squares']:.1e} at M = 9 (Fig. 1.5): the evidence "
-        "is the probability of the data under the prior predictive, sum_n ln p(t_n | t_1..t_{n-1}), so it "
-        "charges for every weight the data do not need (Occam's razor, PRML 3.4). "
-        f"Leave-one-out predicts each point from the other nine: its exact value for this conjugate model peaks "
-        f"at M = {best_exact_loo}. Among M = {', '.join(map(str, compare_set))}, on "
-        f"{comparison['draws']} iid posterior draws, az.compare ranks first M = {loo_best} by PSIS-LOO and WAIC "
-        f"(computed here from its definition, as ArviZ 1 has none) ranks first M = {waic_best} (with infinitely "
-        f"many draws: M = {waic_best_infinite}; exact LOO: M = {best_exact_compared}); {n_large_k} of "
-        f"{len(compared) * len(t)} pointwise Pareto k exceed 0.7 ({large_k}), as expected with ten points, and "
-        f"PSIS-LOO differs from the exact LOO by up to {psis_error:.2f} nats. {waic_note} "
-        f"Empirical Bayes (PRML 3.5.2) maximizes the evidence over alpha and beta for each M: the best is "
-        f"M = {eb_best['degree']} (ln p = {eb_best['log_evidence']:.2f}); the learned noise sd sqrt(1/beta) ranges "
-        f"{min(noise_sd):.3f} to {max(noise_sd):.3f} over M = {interior[0]['degree']}..{interior[-1]['degree']} "
-        f"against the true 0.3, with N = 10 points and gamma = {min(o['gamma'] for o in interior):.2f} to "
-        f"{max(o['gamma'] for o in interior):.2f} well-determined parameters, whatever the number M + 1 of weights "
-        f"(this draw's noise has RMS {noise_rms:.3f}).{noise_note} "
-        f"The empirical-Bayes evidence agrees with log_evidence of the PyMC model at the optimum to "
-        f"{eb_consistency:.1e}.{boundary_note}"
-    )
+    return {"summary": summary, "rows": rows, "optima": optima, "profile": profile, "comparison": comparison,
+            "max_abs_w_least_squares_m3": float(np.max(np.abs(least_squares(x, t, basis=PolynomialBasis(3)))))}
 
-    def alpha_cell(o):
-        return "inf (w = 0)" if o["boundary"] else o["alpha"]
 
-    eb_gain = np.array(summary["empirical_bayes_log_evidence"]) - evidence
-    checks = [
+def checks(result):
+    s, rows = result["summary"], result["rows"]
+    evidence, best = np.asarray(s["log_evidence"]), s["evidence_argmax_degree"]
+    eb_gain = np.array(s["empirical_bayes_log_evidence"]) - evidence
+    eb_consistency = s["empirical_bayes_vs_log_evidence_max_abs_diff"]
+    measured = len(s["empirical_bayes_alpha_infinite_at"]) < len(DEGREES)  # some optimum where the model exists
+    return [
         check("the evidence is not maximized by M = 9, which interpolates the 10 points",
               f"argmax M = {best} (ln p = {evidence[best]:.2f}), M = 9: ln p = {evidence[9]:.2f} with training RMS "
               f"{rows[9]['rms_train_least_squares']:.1e} (tolerance 1e-6)",
@@ -494,55 +451,133 @@ def main(argv=None):
         check("empirical Bayes: the optimal (alpha, beta) give at least the evidence of the fixed ones, for every M",
               f"smallest gain over M = 0..9: {eb_gain.min():.3g} nats (must be >= 0)", np.all(eb_gain >= 0)),
         check("the empirical-Bayes evidence equals log_evidence of the PyMC model at the optimum",
-              f"max |difference| = {eb_consistency:.1e} (tolerance 1e-9)", eb_consistency < 1e-9),
+              f"max |difference| = {eb_consistency:.1e} (tolerance 1e-9)" if measured else
+              "not measured: every optimum is at alpha = inf (w = 0), where the model has no finite prior",
+              eb_consistency < 1e-9 if measured else None),
     ]
-    return write_result(
-        args.out, NAME, args=args,
-        title="Model selection: evidence, LOO, WAIC, empirical Bayes",
-        claim="The evidence charges for every weight the data do not need: it does not pick the polynomial that "
-              "interpolates the data, whose training MSE is zero.",
-        paragraph=paragraph,
-        figures={
-            "evidence": (plot_evidence(rows, optima),
-                         "ln p(t | M) vs M with the maximum marked (PRML Fig. 3.14), beside the RMS error (Fig. 1.5)."),
-            "compare": (plot_comparison(comparison),
-                        "PSIS-LOO (az.plot_compare) and WAIC (from its definition): elpd +- se per model, with the "
-                        "exact LOO (x) and the WAIC of infinitely many draws (o)."),
-            "empirical_bayes": (plot_empirical_bayes(optima, profile),
-                                "The evidence of M = 3 over alpha (beta at its best for each alpha); the noise sd "
-                                "and the effective number of parameters at the evidence optimum of each M."),
-        },
-        tables=[
-            table(f"Evidence and exact LOO vs M (alpha = {ALPHA:g}, beta = {1 / SIGMA**2:.4g})",
-                  ["M", "ln p(t | M)", "exact LOO elpd", "training RMS (least squares)", "test RMS (least squares)",
-                   "training RMS (posterior mean)"],
-                  [[r["degree"], r["log_evidence"], r["exact_loo"], r["rms_train_least_squares"],
-                    r["rms_test_least_squares"], r["rms_train_posterior_mean"]] for r in rows]),
-            table("az.compare (PSIS-LOO), with the Pareto k of the 10 observations; elpd_diff = elpd - elpd of the "
-                  "best model (ArviZ 1: zero or negative)",
-                  ["model", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "p_worse", "weight",
-                   "ArviZ diag_elpd", "max Pareto k", "k > 0.7"],
-                  [[r["name"], r["rank"], r["elpd_loo"], r["se"], r["p_loo"], r["elpd_diff"], r["dse"],
-                    "" if r["p_worse"] is None else r["p_worse"], r["weight"], r["diag_elpd"], r["max_pareto_k"],
-                    r["n_pareto_k_large"]] for r in compared]),
-            table("WAIC from its definition (BDA3 eq. 7.11-7.12), its value for infinitely many draws, and the exact "
-                  "LOO of the same models",
-                  ["model", "WAIC rank", "elpd_waic", "se", "p_waic", "p_waic_n > 0.4",
-                   "elpd_waic, infinitely many draws", "exact LOO elpd", "WAIC - exact LOO", "PSIS-LOO - exact LOO"],
-                  [[r["name"], r["waic_rank"], r["elpd_waic"], r["se_waic"], r["p_waic"], r["n_p_waic_large"],
-                    r["exact_waic"], r["exact_loo"], r["elpd_waic"] - r["exact_loo"], r["elpd_loo"] - r["exact_loo"]]
-                   for r in compared]),
-            table("Empirical Bayes: (alpha, beta) maximizing the evidence, against the fixed (alpha, beta) of "
-                  "Fig. 3.14",
-                  ["M", "alpha", "beta", "sqrt(1/beta)", "gamma", "M + 1", "ln p(t) at optimum",
-                   f"ln p(t) at alpha = {ALPHA:g}, beta = {1 / SIGMA**2:.4g}", "iterations"],
-                  [[o["degree"], alpha_cell(o), o["beta"], 1 / np.sqrt(o["beta"]), o["gamma"], o["degree"] + 1,
-                    o["log_evidence"], r["log_evidence"], "" if o["iterations"] is None else o["iterations"]]
-                   for o, r in zip(optima, rows)]),
-        ],
-        summary=summary,
-        checks=checks,
+
+
+def figures(result):
+    return {
+        "evidence": (plot_evidence(result["rows"], result["optima"]),
+                     "ln p(t | M) vs M with the maximum marked (PRML Fig. 3.14), beside the RMS error (Fig. 1.5)."),
+        "compare": (plot_comparison(result["comparison"]),
+                    "PSIS-LOO (az.plot_compare) and WAIC (from its definition): elpd +- se per model, with the "
+                    "exact LOO (x) and the WAIC of infinitely many draws (o)."),
+        "empirical_bayes": (plot_empirical_bayes(result["optima"], result["profile"]),
+                            "The evidence of M = 3 over alpha (beta at its best for each alpha); the noise sd "
+                            "and the effective number of parameters at the evidence optimum of each M."),
+    }
+
+
+def tables(result):
+    rows, optima, compared = result["rows"], result["optima"], result["comparison"]["rows"]
+
+    def alpha_cell(o):
+        return "inf (w = 0)" if o["boundary"] else o["alpha"]
+
+    return [
+        table(f"Evidence and exact LOO vs M (alpha = {ALPHA:g}, beta = {1 / SIGMA**2:.4g})",
+              ["M", "ln p(t | M)", "exact LOO elpd", "training RMS (least squares)", "test RMS (least squares)",
+               "training RMS (posterior mean)"],
+              [[r["degree"], r["log_evidence"], r["exact_loo"], r["rms_train_least_squares"],
+                r["rms_test_least_squares"], r["rms_train_posterior_mean"]] for r in rows]),
+        table("az.compare (PSIS-LOO), with the Pareto k of the 10 observations; elpd_diff = elpd - elpd of the "
+              "best model (ArviZ 1: zero or negative)",
+              ["model", "rank", "elpd_loo", "se", "p_loo", "elpd_diff", "dse", "p_worse", "weight",
+               "ArviZ diag_elpd", "max Pareto k", "k > 0.7"],
+              [[r["name"], r["rank"], r["elpd_loo"], r["se"], r["p_loo"], r["elpd_diff"], r["dse"],
+                "" if r["p_worse"] is None else r["p_worse"], r["weight"], r["diag_elpd"], r["max_pareto_k"],
+                r["n_pareto_k_large"]] for r in compared]),
+        table("WAIC from its definition (BDA3 eq. 7.11-7.12), its value for infinitely many draws, and the exact "
+              "LOO of the same models",
+              ["model", "WAIC rank", "elpd_waic", "se", "p_waic", "p_waic_n > 0.4",
+               "elpd_waic, infinitely many draws", "exact LOO elpd", "WAIC - exact LOO", "PSIS-LOO - exact LOO"],
+              [[r["name"], r["waic_rank"], r["elpd_waic"], r["se_waic"], r["p_waic"], r["n_p_waic_large"],
+                r["exact_waic"], r["exact_loo"], r["elpd_waic"] - r["exact_loo"], r["elpd_loo"] - r["exact_loo"]]
+               for r in compared]),
+        table("Empirical Bayes: (alpha, beta) maximizing the evidence, against the fixed (alpha, beta) of "
+              "Fig. 3.14",
+              ["M", "alpha", "beta", "sqrt(1/beta)", "gamma", "M + 1", "ln p(t) at optimum",
+               f"ln p(t) at alpha = {ALPHA:g}, beta = {1 / SIGMA**2:.4g}", "iterations"],
+              [[o["degree"], alpha_cell(o), o["beta"], 1 / np.sqrt(o["beta"]), o["gamma"], o["degree"] + 1,
+                o["log_evidence"], r["log_evidence"], "" if o["iterations"] is None else o["iterations"]]
+               for o, r in zip(optima, rows)]),
+    ]
+
+
+def text(result):
+    s, rows, optima, comparison = result["summary"], result["rows"], result["optima"], result["comparison"]
+    compared, n_points = comparison["rows"], len(s["data"]["t"])
+    evidence, best = np.asarray(s["log_evidence"]), s["evidence_argmax_degree"]
+    interior = [o for o in optima if not o["boundary"]]
+    boundary = s["empirical_bayes_alpha_infinite_at"]
+    noise_sd = [1 / np.sqrt(o["beta"]) for o in interior]
+    eb_best = max(optima, key=lambda o: o["log_evidence"])
+    large_k = ", ".join(f"{r['n_pareto_k_large']} at {r['name']}" for r in compared)
+    boundary_note = (f" For M = {', '.join(map(str, boundary))} the evidence keeps rising as alpha -> infinity: the "
+                     "data along the features are weaker than the noise, the supremum is the noise-only model w = 0 "
+                     "(noise sd = RMS of t), which empirical_bayes returns as alpha = inf." if boundary else "")
+    if not interior:
+        noise_note = ""
+    elif min(noise_sd) > 1.15 * SIGMA:
+        noise_note = (" The estimate is high because one isotropic prior on the raw monomial coefficients cannot "
+                      "allow the large weights a sine needs on [0, 1] (least squares at M = 3 has max |w| = "
+                      f"{result['max_abs_w_least_squares_m3']:.1f}) without allowing them everywhere, so the evidence "
+                      f"prefers a tight prior (median alpha {np.median([o['alpha'] for o in interior]):.2f}) and "
+                      "books the misfit as noise.")
+    elif max(noise_sd) < 0.85 * SIGMA:
+        noise_note = " With ten points the estimate is low: part of this draw's noise is fitted."
+    else:
+        noise_note = " That is close to the truth."
+    peaks = s["profile_evidence_m3_local_maxima"]
+    if len(peaks) > 1:
+        noise_note += (f" For M = {PROFILE_DEGREE} the evidence over alpha has {len(peaks)} local maxima: "
+                       + "; ".join(f"alpha = {m['alpha']:.3g} with sqrt(1/beta) = {1 / np.sqrt(m['beta']):.3f}, "
+                                   f"ln p = {m['log_evidence']:.2f}" for m in peaks)
+                       + "; empirical Bayes reports the higher one.")
+    if interior:
+        learned = (
+            f"the learned noise sd sqrt(1/beta) ranges {min(noise_sd):.3f} to {max(noise_sd):.3f} over "
+            f"M = {interior[0]['degree']}..{interior[-1]['degree']} against the true 0.3, with N = 10 points and "
+            f"gamma = {min(o['gamma'] for o in interior):.2f} to {max(o['gamma'] for o in interior):.2f} "
+            "well-determined parameters, whatever the number M + 1 of weights (this draw's noise has RMS "
+            f"{s['noise_rms_of_this_draw']:.3f}).{noise_note} The empirical-Bayes evidence agrees with log_evidence "
+            f"of the PyMC model at the optimum to {s['empirical_bayes_vs_log_evidence_max_abs_diff']:.1e}.")
+    else:  # every M at alpha = inf: no optimum where the PyMC model could be compared
+        learned = (
+            f"for every M that is the noise-only model w = 0, whose noise sd sqrt(1/beta) = RMS of t = "
+            f"{1 / np.sqrt(optima[0]['beta']):.3f} against the true 0.3 (this draw's noise has RMS "
+            f"{s['noise_rms_of_this_draw']:.3f}).{noise_note}")
+    waic_excess = [r["exact_waic"] - r["exact_loo"] for r in compared]  # WAIC's own bias, free of Monte Carlo error
+    n_p_waic_large = sum(r["n_p_waic_large"] for r in compared)
+    waic_note = ("Even with infinitely many draws (its closed form) WAIC "
+                 + (f"exceeds the exact LOO by {min(waic_excess):.2f} to {max(waic_excess):.2f} nats"
+                    if min(waic_excess) > 0 else
+                    f"differs from the exact LOO by {min(waic_excess):+.2f} to {max(waic_excess):+.2f} nats")
+                 + f"; {n_p_waic_large} of the {len(compared) * n_points} p_waic_n exceed 0.4, above which WAIC is "
+                 "unreliable (Vehtari, Gelman & Gabry 2017).")
+    return (
+        f"With alpha = {ALPHA:g} and beta = 1/0.3^2 fixed, the evidence ln p(t | M) of the N = 10 points peaks at "
+        f"M = {best} ({evidence[best]:.2f}, against {evidence[9]:.2f} at M = 9) while the training RMS of least "
+        f"squares falls all the way to {rows[9]['rms_train_least_squares']:.1e} at M = 9 (Fig. 1.5): the evidence "
+        "is the probability of the data under the prior predictive, sum_n ln p(t_n | t_1..t_{n-1}), so it "
+        "charges for every weight the data do not need (Occam's razor, PRML 3.4). "
+        f"Leave-one-out predicts each point from the other nine: its exact value for this conjugate model peaks "
+        f"at M = {s['exact_loo_argmax_degree']}. Among M = {', '.join(map(str, s['compare_degrees']))}, on "
+        f"{comparison['draws']} iid posterior draws, az.compare ranks first M = {s['loo_best_degree']} by PSIS-LOO "
+        f"and WAIC (computed here from its definition, as ArviZ 1 has none) ranks first M = {s['waic_best_degree']} "
+        f"(with infinitely many draws: M = {s['waic_infinite_draws_best_degree']}; exact LOO: "
+        f"M = {max(compared, key=lambda r: r['exact_loo'])['degree']}); {sum(r['n_pareto_k_large'] for r in compared)}"
+        f" of {len(compared) * n_points} pointwise Pareto k exceed 0.7 ({large_k}), as expected with ten points, and "
+        f"PSIS-LOO differs from the exact LOO by up to {s['psis_loo_max_abs_error_vs_exact']:.2f} nats. {waic_note} "
+        f"Empirical Bayes (PRML 3.5.2) maximizes the evidence over alpha and beta for each M: the best is "
+        f"M = {eb_best['degree']} (ln p = {eb_best['log_evidence']:.2f}); {learned}{boundary_note}"
     )
+
+
+def main(argv=None):
+    return runner.main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Shown: (1) the MAP equals least squares for M = 0, 1, 3, 9; (2) on random ``w`` 
 Run alone: ``python -m analyses.mse_is_gaussian_mle [--quick] [--seed N] [--out DIR]``.
 """
 
+import sys
 import warnings
 
 import matplotlib.pyplot as plt
@@ -22,16 +23,20 @@ import pytensor
 
 from models import PolynomialBasis, fit_map, gaussian_regression, least_squares, log_likelihood_at, mse
 
-from .report import check, parse_args, table, write_result
+from . import runner
+from .data import SIGMA, prml_data
+from .report import check, table
 
 NAME = "mse_is_gaussian_mle"
-SIGMA = 0.3
+TITLE = "MSE is the Gaussian maximum likelihood"
+CLAIM = "Maximizing the Gaussian likelihood over w is minimizing the MSE: the MAP (flat prior) is least squares."
+DEGREES = (0, 1, 3, 9)  # the fits of PRML Fig. 1.4, compared with least squares
+ALL_DEGREES = np.arange(10)  # the training and test error of PRML Fig. 1.5
 
 
-def prml_data(n, rng):
-    """PRML 1.1: x ~ U(0, 1), t = sin(2 pi x) + N(0, 0.3^2)."""
-    x = rng.uniform(0, 1, n)
-    return x, np.sin(2 * np.pi * x) + SIGMA * rng.normal(size=n)
+def config(quick=False, full=False):
+    """Random weight vectors of the NLL identity (20 in a quick run, 200 otherwise)."""
+    return {"n_points": 20 if quick else 200}
 
 
 def reference_least_squares(x, t, degree, digits=50):
@@ -163,25 +168,18 @@ def plot_identity(identity):
     return figure
 
 
-def main(argv=None):
-    args = parse_args(argv, __doc__.splitlines()[0])
-    rng = np.random.default_rng(args.seed)
+def compute(config, rng, cache=None, progressbar=False):
+    """The MAP against least squares for M in ``DEGREES`` on N = 10 points, the NLL identity on
+    ``config["n_points"]`` random w, and the training and test RMS (100 new points) for M = 0..9."""
     x, t = prml_data(10, rng)
     x_test, t_test = prml_data(100, rng)
-    rows = compare_map_with_least_squares(x, t, degrees=(0, 1, 3, 9))
-    identity = check_identity(x, t, degree=3, n_points=20 if args.quick else 200, rng=rng)
-    all_degrees = np.arange(10)
-    train, test = rms_versus_degree(x, t, x_test, t_test, all_degrees)
-
-    max_diff = max(r["max_rel_diff_numpy_lstsq"] for r in rows)
-    reference_diff = max(r["max_rel_diff_reference"] for r in rows)
-    coefficient_names = [f"w{k}" for k in range(10)]
-    coefficients = [[name] + [float(r["w_map"][k]) if k < len(r["w_map"]) else "" for r in rows]
-                    for k, name in enumerate(coefficient_names)]
+    rows = compare_map_with_least_squares(x, t, degrees=DEGREES)
+    identity = check_identity(x, t, degree=3, n_points=config["n_points"], rng=rng)
+    train, test = rms_versus_degree(x, t, x_test, t_test, ALL_DEGREES)
     summary = {
-        "max_rel_diff_map_vs_50_digit_reference": reference_diff,
+        "max_rel_diff_map_vs_50_digit_reference": max(r["max_rel_diff_reference"] for r in rows),
         "max_rel_diff_map_vs_least_squares": max(r["max_rel_diff_least_squares"] for r in rows),
-        "max_rel_diff_map_vs_numpy_lstsq": max_diff,
+        "max_rel_diff_map_vs_numpy_lstsq": max(r["max_rel_diff_numpy_lstsq"] for r in rows),
         "max_rel_diff_find_map_raw_design": max(r["max_rel_diff_find_map_raw"] for r in rows),
         "max_rel_diff_find_map_vs_least_squares": max(r["max_rel_diff_find_map"] for r in rows),
         "nll_identity_max_abs_diff": identity["max_abs_diff"],
@@ -190,13 +188,64 @@ def main(argv=None):
         "rms_train": train,
         "rms_test": test,
     }
-    paragraph = (
+    return {"summary": summary, "x": x, "t": t, "rows": rows, "identity": identity}
+
+
+def checks(result):
+    s = result["summary"]
+    reference_diff, train, test = s["max_rel_diff_map_vs_50_digit_reference"], s["rms_train"], s["rms_test"]
+    return [
+        check(f"MAP = least squares for M = {', '.join(map(str, DEGREES))}",
+              f"max |w_MAP - w_ref| / max |w_ref| = {reference_diff:.1e} against 50-digit least squares (tolerance "
+              "1e-9: 9 significant digits)", reference_diff < 1e-9),
+        check("NLL = N/(2 sigma^2) MSE + N/2 log(2 pi sigma^2) on random w",
+              f"max relative difference = {s['nll_identity_max_rel_diff']:.1e} (tolerance 1e-12)",
+              s["nll_identity_max_rel_diff"] < 1e-12),
+        check("gradient of the NLL = N/(2 sigma^2) x gradient of the MSE",
+              f"max relative deviation of the ratio = {s['gradient_ratio_max_rel_dev']:.1e} (tolerance 1e-9)",
+              s["gradient_ratio_max_rel_dev"] < 1e-9),
+        check("M = 9 interpolates the 10 points and predicts worst",
+              f"training RMS = {train[9]:.1e} (tolerance 1e-6), test RMS = {test[9]:.3g}, the largest over M = 0..9",
+              train[9] < 1e-6 and test[9] == test.max()),
+    ]
+
+
+def figures(result):
+    s = result["summary"]
+    return {
+        "fits": (plot_fits(result["x"], result["t"], result["rows"]), "Fits of degree M = 0, 1, 3, 9 (PRML Fig. 1.4)."),
+        "rms_vs_degree": (plot_rms(ALL_DEGREES, s["rms_train"], s["rms_test"]),
+                          "Root-mean-square error vs M (PRML Fig. 1.5)."),
+        "nll_identity": (plot_identity(result["identity"]), "The model's NLL against the scaled MSE on random w."),
+    }
+
+
+def tables(result):
+    rows = result["rows"]
+    coefficients = [[f"w{k}"] + [float(r["w_map"][k]) if k < len(r["w_map"]) else "" for r in rows]
+                    for k in range(len(ALL_DEGREES))]
+    return [
+        table("MAP vs least squares (relative to max |w|)",
+              ["M", "vs 50-digit reference (mpmath)", "vs least_squares", "vs numpy lstsq (raw design)",
+               "vs pm.find_MAP (this model)", "vs pm.find_MAP (raw-design model)"],
+              [[r["degree"], r["max_rel_diff_reference"], r["max_rel_diff_least_squares"],
+                r["max_rel_diff_numpy_lstsq"], r["max_rel_diff_find_map"], r["max_rel_diff_find_map_raw"]]
+               for r in rows]),
+        table("MAP coefficients (PRML Table 1.1 for this draw)", ["", *[f"M = {r['degree']}" for r in rows]],
+              coefficients),
+    ]
+
+
+def text(result):
+    s, identity = result["summary"], result["identity"]
+    return (
         f"On the PRML 1.1 data (N = 10, sigma = 0.3 known, flat prior) the MAP of the Gaussian model equals "
-        f"least squares for every degree: {reference_diff:.1e} relative to a 50-digit reference (mpmath), "
-        f"while numpy's lstsq on the raw design is off by up to {max_diff:.1e}. PyMC's "
-        f"generic find_MAP gets within {summary['max_rel_diff_find_map_vs_least_squares']:.1e} on this model, which "
+        f"least squares for every degree: {s['max_rel_diff_map_vs_50_digit_reference']:.1e} relative to a 50-digit "
+        f"reference (mpmath), while numpy's lstsq on the raw design is off by up to "
+        f"{s['max_rel_diff_map_vs_numpy_lstsq']:.1e}. PyMC's "
+        f"generic find_MAP gets within {s['max_rel_diff_find_map_vs_least_squares']:.1e} on this model, which "
         "samples in well-conditioned internal coordinates, but only within "
-        f"{summary['max_rel_diff_find_map_raw_design']:.1e} on the obvious raw-design model. On "
+        f"{s['max_rel_diff_find_map_raw_design']:.1e} on the obvious raw-design model. On "
         f"{len(identity['nll_model'])} random weight vectors the model's negative log-likelihood equals "
         f"N/(2 sigma^2) MSE + N/2 log(2 pi sigma^2) to {identity['max_abs_diff']:.1e} (absolute), and its gradient "
         f"is N/(2 sigma^2) = {identity['gradient_ratio_expected']:.4g} times the gradient of the MSE (largest relative "
@@ -204,43 +253,10 @@ def main(argv=None):
         "whatever sigma is. "
         "M = 9 interpolates the 10 points: training error 0, test error large (over-fitting, Fig. 1.5)."
     )
-    checks = [
-        check("MAP = least squares for M = 0, 1, 3, 9",
-              f"max |w_MAP - w_ref| / max |w_ref| = {reference_diff:.1e} against 50-digit least squares (tolerance "
-              "1e-9: 9 significant digits)", reference_diff < 1e-9),
-        check("NLL = N/(2 sigma^2) MSE + N/2 log(2 pi sigma^2) on random w",
-              f"max relative difference = {summary['nll_identity_max_rel_diff']:.1e} (tolerance 1e-12)",
-              summary["nll_identity_max_rel_diff"] < 1e-12),
-        check("gradient of the NLL = N/(2 sigma^2) x gradient of the MSE",
-              f"max relative deviation of the ratio = {summary['gradient_ratio_max_rel_dev']:.1e} (tolerance 1e-9)",
-              summary["gradient_ratio_max_rel_dev"] < 1e-9),
-        check("M = 9 interpolates the 10 points and predicts worst",
-              f"training RMS = {train[9]:.1e} (tolerance 1e-6), test RMS = {test[9]:.3g}, the largest over M = 0..9",
-              train[9] < 1e-6 and test[9] == test.max()),
-    ]
-    return write_result(
-        args.out, NAME, args=args,
-        title="MSE is the Gaussian maximum likelihood",
-        claim="Maximizing the Gaussian likelihood over w is minimizing the MSE: the MAP (flat prior) is least squares.",
-        paragraph=paragraph,
-        figures={
-            "fits": (plot_fits(x, t, rows), "Fits of degree M = 0, 1, 3, 9 (PRML Fig. 1.4)."),
-            "rms_vs_degree": (plot_rms(all_degrees, train, test), "Root-mean-square error vs M (PRML Fig. 1.5)."),
-            "nll_identity": (plot_identity(identity), "The model's NLL against the scaled MSE on random w."),
-        },
-        tables=[
-            table("MAP vs least squares (relative to max |w|)",
-                  ["M", "vs 50-digit reference (mpmath)", "vs least_squares", "vs numpy lstsq (raw design)",
-                   "vs pm.find_MAP (this model)", "vs pm.find_MAP (raw-design model)"],
-                  [[r["degree"], r["max_rel_diff_reference"], r["max_rel_diff_least_squares"],
-                    r["max_rel_diff_numpy_lstsq"], r["max_rel_diff_find_map"], r["max_rel_diff_find_map_raw"]]
-                   for r in rows]),
-            table("MAP coefficients (PRML Table 1.1 for this draw)", ["", *[f"M = {r['degree']}" for r in rows]],
-                  coefficients),
-        ],
-        summary=summary,
-        checks=checks,
-    )
+
+
+def main(argv=None):
+    return runner.main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":
