@@ -5,8 +5,8 @@ import numpy as np
 import pymc as pm
 import pytensor
 import pytest
+from mlp_reference import flatten, hessian, mse_and_gradient, mse_objective, train_mse
 
-from analyses.loss_likelihood_table import flatten, hessian, mse_and_gradient, mse_objective, train_mse
 from models import fit_advi, fit_map, priors, sample_posterior
 from models.fit.results import free_from_values, value_point
 from models.mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
@@ -56,7 +56,8 @@ def test_model_variables_dims_and_standardization(rng):
 def test_nll_is_scaled_mse_and_so_is_its_gradient(activation, hidden, two_d, sigma, prior, rng):
     """-log p(t | x, w, sigma) = N/(2 sigma^2) MSE(w) + N/2 log(2 pi sigma^2) at any w, and so are their gradients.
 
-    The gradient of the NLL is PyTensor's; the MSE's is the hand-written backpropagation above, times N/(2 sigma^2).
+    The gradient of the NLL is PyTensor's; the MSE's is the hand-written backpropagation of ``mlp_reference``, times
+    N/(2 sigma^2).
     """
     n = 17
     x = rng.normal(size=(n, 2)) if two_d else rng.uniform(-1, 2, n)
