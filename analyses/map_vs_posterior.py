@@ -33,6 +33,7 @@ Run alone: ``python -m analyses.map_vs_posterior [--quick] [--seed N] [--out DIR
 """
 
 import hashlib
+import sys
 import time
 
 import arviz as az
@@ -54,10 +55,14 @@ from models import (
     sample_posterior,
 )
 
-from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import cached_idata, check, parse_args, table, write_result
+from . import runner
+from .data import SIGMA, prml_data
+from .report import cached_idata, check, table
 
 NAME = "map_vs_posterior"
+TITLE = "MAP vs posterior: what the MAP leaves out"
+CLAIM = ("The MAP is a single point of the posterior: its mean when the posterior is Gaussian, off it otherwise, and "
+         "it carries none of the spread.")
 N = 12
 DEGREE = 3
 METHODS = ("MAP", "Laplace", "Pathfinder", "ADVI", "NUTS", "exact")
@@ -83,8 +88,9 @@ CASES = {
 }
 
 
-def settings(quick):
-    """Draws per rung (chains x draws for every method), ADVI iterations and the size of the references."""
+def config(quick=False, full=False):
+    """Draws per rung (chains x draws for every method), ADVI iterations and the size of the references (``full``
+    is the default run)."""
     if quick:
         # enough draws for every NUTS run to clear the ESS >= 400 gate (the lasso posterior's kink at 0
         # gives ~0.3 effective draws per draw)
@@ -101,9 +107,12 @@ def _timed(function, *args, **kwargs):
 
 
 def _fit(cache, label, data_key, function, model, **kwargs):
-    """One rung's DataTree and its wall time, through the netCDF cache (keyed on code, data and settings)."""
-    config = {"function": function.__name__, "data": data_key, **kwargs}
-    idata = cached_idata(cache, label, config, lambda: function(model, **kwargs), __file__)
+    """One rung's DataTree and its wall time, through the netCDF cache (keyed on code, data and settings); without
+    a ``cache`` folder, computed and timed here."""
+    if cache is None:
+        return _timed(function, model, **kwargs)
+    key = {"function": function.__name__, "data": data_key, **kwargs}
+    idata = cached_idata(cache, label, key, lambda: function(model, **kwargs), __file__)
     return idata, float(idata.attrs["compute_seconds"])
 
 
@@ -282,7 +291,8 @@ def plot_pair(result):
             else:
                 axis.plot(point[x_label], point[y_label], "o", color=COLORS["MAP"], markersize=6)
     figure = viz["figure"].item()
-    figure.suptitle(f"{result['title']}: NUTS draws, the MAP as the red point", fontsize=11)
+    figure.suptitle(f"{result['title']}: NUTS draws, the MAP in red (a point; a dashed line on the diagonal)",
+                    fontsize=11)
     return figure
 
 
@@ -356,15 +366,23 @@ def _or_na(value):
     return "n/a" if value is None else value
 
 
-def main(argv=None):
-    args = parse_args(argv, __doc__.splitlines()[0])
-    rng = np.random.default_rng(args.seed)
-    setting = settings(args.quick)
+def lasso_zeros(result):
+    """Case (c): the coordinates where the MAP is exactly 0, and there the reference posterior's mean and sd:
+    ``{label: (mean, sd)}``."""
+    point = map_by_coordinate(result["map_point"], result["features"])
+    reference = draws_by_coordinate(result["reference"])
+    return {label: (float(reference[label].mean()), float(reference[label].std()))
+            for label, value in point.items() if value == 0.0}
+
+
+def compute(config, rng, cache=None, progressbar=False):
+    """Every rung on the three cases of ``CASES`` (one data set of N = 12), compared with the references; the NUTS
+    summaries and the convergence gates. Fits go through ``cache`` (a folder; None: computed afresh)."""
+    setting = config
     x, t = prml_data(N, rng)
-    results = {key: run_case(x, t, key, case, setting, rng, args.cache) for key, case in CASES.items()}
+    results = {key: run_case(x, t, key, case, setting, rng, cache) for key, case in CASES.items()}
     comparisons = {key: compare(result) for key, result in results.items()}
 
-    a, b, c = (comparisons[key] for key in CASES)
     result_b, result_c = results["b_learned_sigma_flat_prior"], results["c_known_sigma_laplace_prior"]
     sigma_reference = result_b["reference"].posterior["sigma"].values.ravel()
     sigma_map = float(result_b["map_point"]["sigma"])
@@ -393,10 +411,99 @@ def main(argv=None):
         # Pathfinder's own diagnostic: the Pareto k of its importance weights (above 0.7 they cannot be trusted)
         "pathfinder_pareto_k": {key: pareto_k(result["idata"]["Pathfinder"]) for key, result in results.items()},
     }
-    pathfinder_k = summary["pathfinder_pareto_k"]
-    pathfinder_paths = int(results["a_known_sigma_normal_prior"]["idata"]["Pathfinder"]["pathfinder"]["num_paths"])
+    pathfinder = results["a_known_sigma_normal_prior"]["idata"]["Pathfinder"]["pathfinder"]
+    return {"summary": summary, "convergence": gates(results), "setting": setting, "results": results,
+            "comparisons": comparisons, "laplace_c_sd": laplace_c_sd, "lasso_zeros": lasso_zeros(result_c),
+            "nuts_summaries": {key: summary_with_map(result) for key, result in results.items()},
+            "pathfinder_paths": int(pathfinder["num_paths"])}
 
-    paragraph = (
+
+def checks(result):
+    """The MAP is the mean of a Gaussian posterior and the Laplace approximation and Pathfinder recover it (a); the
+    MAP sigma sits below a skewed posterior that the Laplace approximation misses (b); the lasso's zeros (c)."""
+    summary = result["summary"]
+    a, b = (summary[key]["methods"] for key in ("a_known_sigma_normal_prior", "b_learned_sigma_flat_prior"))
+    sigma_map = summary["sigma_map"]
+    # errors are in reference sds: the Monte Carlo error of a mean of n draws is 1/sqrt(n) of them, of an sd 1/sqrt(2n)
+    draws, reference_draws = summary["draws_per_method"], summary["settings"]["reference_draws"]
+    map_tolerance = 5 / np.sqrt(reference_draws)
+    mean_tolerance = 5 / np.sqrt(draws) + 5 / np.sqrt(reference_draws)
+    sd_tolerance = 5 / np.sqrt(2 * draws) + 5 / np.sqrt(2 * reference_draws)
+    return [
+        check("(a) known sigma, Normal prior: the MAP is the posterior mean",
+              f"|MAP - mean| = {a['MAP']['mean_error']:.3f} reference sd (tolerance {map_tolerance:.3f}, 5 Monte Carlo "
+              "errors of the reference)", a["MAP"]["mean_error"] < map_tolerance),
+        check("(a) known sigma, Normal prior: the Laplace approximation is exact",
+              f"mean error {a['Laplace']['mean_error']:.3f} sd (tolerance {mean_tolerance:.3f}), sd error "
+              f"{a['Laplace']['sd_error']:.3f} (tolerance {sd_tolerance:.3f}): 5 Monte Carlo errors",
+              a["Laplace"]["mean_error"] < mean_tolerance and a["Laplace"]["sd_error"] < sd_tolerance),
+        check("(a) known sigma, Normal prior: Pathfinder recovers the Gaussian posterior",
+              f"mean error {a['Pathfinder']['mean_error']:.3f} sd (tolerance {mean_tolerance:.3f}), sd error "
+              f"{a['Pathfinder']['sd_error']:.3f} (tolerance {sd_tolerance:.3f}): 5 Monte Carlo errors",
+              a["Pathfinder"]["mean_error"] < mean_tolerance and a["Pathfinder"]["sd_error"] < sd_tolerance),
+        check("(b) learned sigma: the MAP sigma sits below a right-skewed posterior",
+              f"MAP {sigma_map:.3f} < posterior median {summary['sigma_reference_median']:.3f} < mean "
+              f"{summary['sigma_reference_mean']:.3f}",
+              sigma_map < summary["sigma_reference_median"] < summary["sigma_reference_mean"]),
+        check("(b) learned sigma: the Laplace approximation at the MAP misses the posterior",
+              f"W1 = {b['Laplace']['wasserstein']:.3f} sd, more than 2 x that of exact draws "
+              f"({b['exact']['wasserstein']:.3f})", b["Laplace"]["wasserstein"] > 2 * b["exact"]["wasserstein"]),
+        # only the MAP's zeros can fail here: a mean of continuous draws is never exactly 0.0, so the summary's
+        # count of the posterior mean's exact zeros (always 0) is no evidence and is not part of this check
+        check("(c) Laplace prior: the MAP has exact zeros (the lasso)",
+              f"MAP exact zeros: {summary['lasso_map_exact_zeros']} of {DEGREE + 1}",
+              summary["lasso_map_exact_zeros"] >= 1),
+    ]
+
+
+def figures(result):
+    """The NUTS posteriors with the MAP, the pair plot of case (b), one coordinate per case against every rung."""
+    results = result["results"]
+    return {
+        "nuts_posteriors": (plot_nuts_posteriors(results),
+                            f"NUTS posterior of every coordinate, case by case (KDE, mean and {CI_PROB:.0%} "
+                            f"{CI_KIND.upper()}), with the MAP as a red dashed line and the share of the posterior "
+                            "below it."),
+        "pair_learned_sigma": (plot_pair(results["b_learned_sigma_flat_prior"]),
+                               "Case (b), NUTS draws with the MAP in red: the spread of each w grows with sigma; "
+                               "sigma is skewed to the right."),
+        "densities": (plot_densities(results),
+                      "One coordinate per case, every rung of the ladder (KDEs of its draws) against the reference "
+                      "(thick grey); the MAP as a red dotted line."),
+    }
+
+
+def tables(result):
+    """Per case: every rung against the reference; then per case the NUTS summary with the MAP and the reference."""
+    rendered = []
+    for key, run in result["results"].items():
+        rows = [[method, row["runtime_s"], row["mean_error"], row["worst_mean_coordinate"], _or_na(row["sd_error"]),
+                 row["wasserstein"]] for method, row in result["comparisons"][key].items()]
+        rendered.append(table(
+            f"{run['title']}: each rung against the reference ({run['reference_name']}, "
+            f"{run['reference_runtime_s']:.1f} s); {run['draws']} draws per sampled rung",
+            ["method", "runtime (s)", "max |mean - ref mean| / ref sd", "worst coordinate",
+             "max |sd / ref sd - 1|", "mean W1 / ref sd"],
+            rows))
+    for key, run in result["results"].items():
+        columns, rows = frame_rows(result["nuts_summaries"][key])
+        rendered.append(table(f"{run['title']}: az.summary of the NUTS rung ({CI_PROB:.0%} {CI_KIND.upper()}), with "
+                              "the MAP and the reference", columns, rows))
+    return rendered
+
+
+def text(result):
+    """The paragraph: what the MAP leaves out in each case, and how each rung of the ladder does."""
+    summary, setting, laplace_c_sd = result["summary"], result["setting"], result["laplace_c_sd"]
+    a, b, c = (result["comparisons"][key] for key in CASES)
+    sigma_map, sigma_median, sigma_mean = (summary[k] for k in ("sigma_map", "sigma_reference_median",
+                                                                "sigma_reference_mean"))
+    pathfinder_k, pathfinder_paths = summary["pathfinder_pareto_k"], result["pathfinder_paths"]
+    zeros = result["lasso_zeros"]
+    zeros_distance = (" (at the MAP's zeros it is " + ", ".join(f"{mean / sd:+.2f} posterior sd at {label}"
+                                                               for label, (mean, sd) in zeros.items()) + ")"
+                      if zeros else "")
+    return (
         f"The MAP is one point; the posterior is a distribution, and the MAP has nothing to say about its spread: "
         f"measured as a 1-D Wasserstein distance to the reference posterior, the MAP is "
         f"{a['MAP']['wasserstein']:.2f}, {b['MAP']['wasserstein']:.2f} and {c['MAP']['wasserstein']:.2f} reference "
@@ -407,13 +514,14 @@ def main(argv=None):
         f"{a['Laplace']['sd_error']:.3f}, W1 {a['Laplace']['wasserstein']:.3f}, the same as independent exact "
         f"draws: {a['exact']['wasserstein']:.3f}). "
         f"(b) With sigma learned the MAP sigma = sqrt(SSE/N) = {sigma_map:.3f} sits below the posterior median "
-        f"{np.median(sigma_reference):.3f} and mean {sigma_reference.mean():.3f}: the sigma posterior is skewed "
+        f"{sigma_median:.3f} and mean {sigma_mean:.3f}: the sigma posterior is skewed "
         f"(InvGamma in sigma^2) and w is Student-t, so the Laplace approximation, a Gaussian in (w, log sigma) at "
         f"the MAP, misses the spread by up to {100 * b['Laplace']['sd_error']:.0f}% (W1 "
         f"{b['Laplace']['wasserstein']:.2f}) where NUTS is within {100 * b['NUTS']['sd_error']:.0f}% "
         f"(W1 {b['NUTS']['wasserstein']:.2f}). "
         f"(c) Under a Laplace prior the MAP is the lasso, with {summary['lasso_map_exact_zeros']} exact zero(s) "
-        f"out of {DEGREE + 1}; the posterior mean has {summary['lasso_reference_mean_exact_zeros']}: the sparsity is "
+        f"out of {DEGREE + 1}; the posterior mean has {summary['lasso_reference_mean_exact_zeros']}{zeros_distance}: "
+        "the sparsity is "
         f"a property of the mode, not of the posterior. The Laplace approximation sees no curvature of |w| away "
         f"from its kink and overstates the sd up to {laplace_c_sd.max():.1f}-fold, where a short NUTS run has W1 "
         f"{c['NUTS']['wasserstein']:.2f}. "
@@ -441,71 +549,9 @@ def main(argv=None):
         f"NUTS {a['NUTS']['runtime_s']:.1f} s."
     )
 
-    tables = []
-    for key, result in results.items():
-        rows = [[method, row["runtime_s"], row["mean_error"], row["worst_mean_coordinate"], _or_na(row["sd_error"]),
-                 row["wasserstein"]] for method, row in comparisons[key].items()]
-        tables.append(table(
-            f"{result['title']}: each rung against the reference ({result['reference_name']}, "
-            f"{result['reference_runtime_s']:.1f} s); {result['draws']} draws per sampled rung",
-            ["method", "runtime (s)", "max |mean - ref mean| / ref sd", "worst coordinate",
-             "max |sd / ref sd - 1|", "mean W1 / ref sd"],
-            rows))
-    for result in results.values():
-        columns, rows = frame_rows(summary_with_map(result))
-        tables.append(table(f"{result['title']}: az.summary of the NUTS rung ({CI_PROB:.0%} {CI_KIND.upper()}), with "
-                            "the MAP and the reference", columns, rows))
 
-    # errors are in reference sds: the Monte Carlo error of a mean of n draws is 1/sqrt(n) of them, of an sd 1/sqrt(2n)
-    draws, reference_draws = summary["draws_per_method"], setting["reference_draws"]
-    map_tolerance = 5 / np.sqrt(reference_draws)
-    mean_tolerance = 5 / np.sqrt(draws) + 5 / np.sqrt(reference_draws)
-    sd_tolerance = 5 / np.sqrt(2 * draws) + 5 / np.sqrt(2 * reference_draws)
-    checks = [
-        check("(a) known sigma, Normal prior: the MAP is the posterior mean",
-              f"|MAP - mean| = {a['MAP']['mean_error']:.3f} reference sd (tolerance {map_tolerance:.3f}, 5 Monte Carlo "
-              "errors of the reference)", a["MAP"]["mean_error"] < map_tolerance),
-        check("(a) known sigma, Normal prior: the Laplace approximation is exact",
-              f"mean error {a['Laplace']['mean_error']:.3f} sd (tolerance {mean_tolerance:.3f}), sd error "
-              f"{a['Laplace']['sd_error']:.3f} (tolerance {sd_tolerance:.3f}): 5 Monte Carlo errors",
-              a["Laplace"]["mean_error"] < mean_tolerance and a["Laplace"]["sd_error"] < sd_tolerance),
-        check("(a) known sigma, Normal prior: Pathfinder recovers the Gaussian posterior",
-              f"mean error {a['Pathfinder']['mean_error']:.3f} sd (tolerance {mean_tolerance:.3f}), sd error "
-              f"{a['Pathfinder']['sd_error']:.3f} (tolerance {sd_tolerance:.3f}): 5 Monte Carlo errors",
-              a["Pathfinder"]["mean_error"] < mean_tolerance and a["Pathfinder"]["sd_error"] < sd_tolerance),
-        check("(b) learned sigma: the MAP sigma sits below a right-skewed posterior",
-              f"MAP {sigma_map:.3f} < posterior median {summary['sigma_reference_median']:.3f} < mean "
-              f"{summary['sigma_reference_mean']:.3f}",
-              sigma_map < summary["sigma_reference_median"] < summary["sigma_reference_mean"]),
-        check("(b) learned sigma: the Laplace approximation at the MAP misses the posterior",
-              f"W1 = {b['Laplace']['wasserstein']:.3f} sd, more than 2 x that of exact draws "
-              f"({b['exact']['wasserstein']:.3f})", b["Laplace"]["wasserstein"] > 2 * b["exact"]["wasserstein"]),
-        check("(c) Laplace prior: the MAP has exact zeros, the posterior mean none",
-              f"exact zeros: MAP {summary['lasso_map_exact_zeros']} of {DEGREE + 1}, reference mean "
-              f"{summary['lasso_reference_mean_exact_zeros']}, NUTS mean {summary['lasso_nuts_mean_exact_zeros']}",
-              summary["lasso_map_exact_zeros"] >= 1 and summary["lasso_reference_mean_exact_zeros"] == 0
-              and summary["lasso_nuts_mean_exact_zeros"] == 0),
-    ]
-    return write_result(
-        args.out, NAME, args=args,
-        title="MAP vs posterior: what the MAP leaves out",
-        claim="The MAP is a single point of the posterior: its mean when the posterior is Gaussian, off it otherwise, "
-              "and it carries none of the spread.",
-        paragraph=paragraph,
-        figures={
-            "nuts_posteriors": (plot_nuts_posteriors(results),
-                                f"NUTS posterior of every coordinate, case by case ({CI_PROB:.0%} {CI_KIND.upper()}), "
-                                "with the MAP as a reference line and the share of the posterior below it."),
-            "pair_learned_sigma": (plot_pair(result_b),
-                                   "Case (b): the spread of each w grows with sigma; sigma is skewed to the right."),
-            "densities": (plot_densities(results),
-                          "One coordinate per case, every rung of the ladder against the reference."),
-        },
-        tables=tables,
-        summary=summary,
-        checks=checks,
-        convergence=gates(results),
-    )
+def main(argv=None):
+    return runner.main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ exactly nominal only up to that small misspecification.
 Run alone: ``python -m analyses.predictive [--quick] [--seed N] [--out DIR]``.
 """
 
+import contextlib
+import logging
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -35,10 +38,14 @@ from scipy import stats
 
 from models import GaussianBasis, PolynomialBasis, exact_posterior, fit_map, gaussian_regression, predict, priors
 
-from .mse_is_gaussian_mle import SIGMA, prml_data
-from .report import cached_arrays, check, parse_args, table, write_result
+from . import runner
+from .data import SIGMA, prml_data
+from .report import cached_arrays, check, table
 
 NAME = "predictive"
+TITLE = "The posterior predictive: wider than the plug-in band, and calibrated"
+CLAIM = ("The posterior predictive adds the uncertainty in w to the noise and covers held-out data as stated; the "
+         "plug-in MAP band does not at small N.")
 ALPHA = 2.0  # prior precision of w (PRML's alpha), prior sd 1/sqrt(2)
 FIGURE_SIZES = (1, 2, 4, 25)
 DEGREE = 3
@@ -55,6 +62,35 @@ def _seed(rng):
     return int(rng.integers(2**31))
 
 
+def _not_a_sampling_note(record):
+    """False for PyMC's INFO note ``Sampling: [...]`` (see :func:`_without_sampling_notes`)."""
+    return not (record.levelno == logging.INFO and record.getMessage().startswith("Sampling: ["))
+
+
+@contextlib.contextmanager
+def _without_sampling_notes():
+    """Drop PyMC's INFO note ``Sampling: [t]``, which ``pm.sample_posterior_predictive`` logs on every call.
+
+    ``predict`` calls it once per data set: 244 identical lines on stderr in a default run (12 in a quick one), which
+    say only that ``t`` is drawn, as it is meant to be. It is a log record, not a warning, so ``warnings`` filters do
+    not reach it: a filter on that one logger drops that one INFO message, only inside the ``with``; PyMC's warnings
+    and every other record pass.
+    """
+    logger = logging.getLogger("pymc.sampling.forward")
+    logger.addFilter(_not_a_sampling_note)
+    try:
+        yield
+    finally:
+        logger.removeFilter(_not_a_sampling_note)
+
+
+def _predicted_t(model, idata, x_new, seed):
+    """``predict``'s draws of t at ``x_new``, array (draw, point)."""
+    with _without_sampling_notes():
+        predictions = predict(model, idata, x_new, random_seed=seed).predictions
+    return predictions["t"].values.reshape(-1, len(x_new))
+
+
 def closed_form_predictive(x, t, x_new, basis, alpha, sigma):
     r"""Mean :math:`m_N^\top\phi(x)` and sd :math:`\sqrt{\sigma^2 + \phi^\top S_N\phi}` (PRML eq. 3.53-3.54,
     3.58-3.59)."""
@@ -69,8 +105,10 @@ def predictive_bands(x, t, x_grid, draws, rng):
     """Posterior predictive mean and sd from ``predict`` draws, the closed form, and the plug-in MAP mean."""
     basis = fig38_basis()
     model = gaussian_regression(x, t, basis=basis, sigma=SIGMA, prior=priors.Normal(1 / np.sqrt(ALPHA)))
-    idata = exact_posterior(model, draws=draws, random_seed=_seed(rng))
-    t_draws = predict(model, idata, x_grid, random_seed=_seed(rng)).predictions["t"].values.reshape(-1, len(x_grid))
+    # no pointwise log-likelihood: nothing here reads it, and computing it compiled a function per band (~0.8 s);
+    # the draws are the same with or without it
+    idata = exact_posterior(model, draws=draws, random_seed=_seed(rng), log_likelihood=False)
+    t_draws = _predicted_t(model, idata, x_grid, _seed(rng))
     mean, sd = closed_form_predictive(x, t, x_grid, basis, ALPHA, SIGMA)
     return {"n": len(t), "x": x, "t": t, "mean_draws": t_draws.mean(axis=0), "sd_draws": t_draws.std(axis=0, ddof=1),
             "mean_closed_form": mean, "sd_closed_form": sd,
@@ -85,7 +123,7 @@ def coverage_once(n, n_test, draws, rng):
     p = DEGREE + 1
     model = gaussian_regression(x, t, basis=basis, sigma_prior=priors.Jeffreys())
     idata = exact_posterior(model, draws=draws, random_seed=_seed(rng), log_likelihood=False)
-    t_draws = predict(model, idata, x_test, random_seed=_seed(rng)).predictions["t"].values.reshape(-1, n_test)
+    t_draws = _predicted_t(model, idata, x_test, _seed(rng))
 
     map_point = fit_map(gaussian_regression(x, t, basis=basis))  # flat priors: the MSE fit, sigma^2 = SSE/N
     features_test = basis.features(x_test)
@@ -164,27 +202,34 @@ def plot_coverage(results):
     return figure
 
 
-def main(argv=None):
-    args = parse_args(argv, __doc__.splitlines()[0])
-    rng = np.random.default_rng(args.seed)
+def config(quick=False, full=False):
+    """Draws of the figure's bands; sizes, replications, test points and draws of the coverage study."""
+    if quick:
+        return {"figure_draws": 1000, "sizes": (5, 50), "replications": 4, "n_test": 100, "draws": 500}
+    return {"figure_draws": 10_000, "sizes": (5, 10, 20, 50), "replications": 60, "n_test": 200, "draws": 1000}
 
+
+def compute(config, rng, cache=None, progressbar=False):
+    """The bands of PRML Fig. 3.8 at N = 1, 2, 4, 25 against eq. 3.59, and the coverage of held-out points on
+    replicated data sets (through ``cache``, a folder; None: computed afresh)."""
     x_all, t_all = prml_data(max(FIGURE_SIZES), rng)
     x_grid = np.linspace(0, 1, 200)
-    figure_draws = 1000 if args.quick else 10_000
+    figure_draws = config["figure_draws"]
     bands = [predictive_bands(x_all[:n], t_all[:n], x_grid, figure_draws, rng) for n in FIGURE_SIZES]
     last = bands[-1]
     sd_rel_diff = float(np.max(np.abs(last["sd_draws"] / last["sd_closed_form"] - 1)))
     mean_diff_in_sd = float(np.max(np.abs(last["mean_draws"] - last["mean_closed_form"]) / last["sd_closed_form"]))
     map_minus_closed_form = float(max(np.max(np.abs(b["map_mean"] - b["mean_closed_form"])) for b in bands))
 
-    sizes = (5, 50) if args.quick else (5, 10, 20, 50)
-    replications = 4 if args.quick else 60
-    n_test, draws = (100, 500) if args.quick else (200, 1000)
+    sizes, replications, n_test, draws = (config[k] for k in ("sizes", "replications", "n_test", "draws"))
     coverage_seed = int(rng.integers(2**32))
-    config = {"seed": coverage_seed, "sizes": sizes, "replications": replications, "n_test": n_test, "draws": draws}
-    cached = cached_arrays(args.cache, f"{NAME}-coverage", config, lambda: {
-        str(n): hits for n, hits in coverage(sizes, replications, n_test, draws,
-                                              np.random.default_rng(coverage_seed)).items()}, __file__)
+    key = {"seed": coverage_seed, "sizes": sizes, "replications": replications, "n_test": n_test, "draws": draws}
+
+    def study():
+        return {str(n): hits for n, hits in coverage(sizes, replications, n_test, draws,
+                                                      np.random.default_rng(coverage_seed)).items()}
+
+    cached = study() if cache is None else cached_arrays(cache, f"{NAME}-coverage", key, study, __file__)
     results = {n: cached[str(n)] for n in sizes}
     mean_coverage = {method: {f"{level:.0%}": [float(results[n][:, k, j].mean()) for n in sizes]
                               for j, level in enumerate(LEVELS)} for k, method in enumerate(METHODS)}
@@ -206,15 +251,75 @@ def main(argv=None):
         "coverage": mean_coverage,
         "coverage_standard_error": standard_error,
     }
-    post, plug, exact = (mean_coverage[m] for m in ("posterior_predictive", "plug_in_map", "student_t_closed_form"))
-    paragraph = (
+    return {"summary": summary, "bands": bands, "x_grid": x_grid, "coverage": results}
+
+
+def checks(result):
+    """The MAP is m_N, predict's sd is eq. 3.59, the posterior predictive covers at the largest N and the plug-in MAP
+    under-covers at the smallest."""
+    s = result["summary"]
+    sizes, map_minus_closed_form = s["coverage_sizes"], s["max_abs_diff_map_mean_vs_m_N"]
+    sd_rel_diff = s["max_rel_diff_predictive_sd_draws_vs_eq_3_59_n25"]
+    post, plug = (s["coverage"][m]["90%"] for m in ("posterior_predictive", "plug_in_map"))
+    # max over a 200-point grid of strongly correlated sample sds: 5 Monte Carlo sds is a generous bound
+    sd_tolerance = 5 * s["mc_relative_sd_of_a_sample_sd"]
+    return [
+        check("the MAP of the Gaussian posterior is its mean m_N (PRML eq. 3.53)",
+              f"max |MAP mean - m_N'phi| = {map_minus_closed_form:.1e} (tolerance 1e-8)", map_minus_closed_form < 1e-8),
+        check("the predictive sd of predict's draws is sqrt(sigma^2 + phi' S_N phi) (PRML eq. 3.59)",
+              f"max relative difference over the grid at N = 25 = {sd_rel_diff:.3f} (tolerance {sd_tolerance:.3f}, 5 "
+              "Monte Carlo sds of a sample sd)", sd_rel_diff < sd_tolerance),
+        check(f"the posterior predictive 90% interval covers held-out points at N = {sizes[-1]}",
+              f"coverage {post[-1]:.3f} (nominal 0.9; tolerance 0.75 to 0.98)", 0.75 <= post[-1] <= 0.98),
+        check(f"the plug-in MAP 90% interval under-covers at N = {sizes[0]}",
+              f"coverage {plug[0]:.3f} against the posterior predictive's {post[0]:.3f} (must be more "
+              "than 0.3 below)", plug[0] < post[0] - 0.3),
+    ]
+
+
+def figures(result):
+    """PRML Fig. 3.8 and the coverage against N."""
+    return {
+        "fig_3_8": (plot_fig38(result["bands"], result["x_grid"]),
+                    "PRML Fig. 3.8: posterior predictive mean (red line) and +-1 sd band (red) from predict draws, "
+                    "eq. 3.59's +-1 sd (black dashed) and the plug-in MAP +- sigma band (blue dotted) for N = 1, 2, 4, "
+                    "25; the data as circles, sin(2 pi x) in green."),
+        "coverage": (plot_coverage(result["coverage"]),
+                     "Fraction of held-out points inside the central 50% and 90% intervals against N (mean over the "
+                     "data sets, +-1 standard error)."),
+    }
+
+
+def tables(result):
+    """The mean coverage per N, method and level."""
+    s = result["summary"]
+    sizes, mean_coverage = s["coverage_sizes"], s["coverage"]
+    rows = []
+    for i, n in enumerate(sizes):
+        row = [n]
+        for level in ("50%", "90%"):
+            row += [mean_coverage[m][level][i] for m in METHODS]
+        rows.append(row)
+    columns = ["N"] + [f"{level} {label}" for level in ("50%", "90%")
+                       for label in ("posterior predictive", "Student-t closed form", "plug-in MAP")]
+    return [table(f"Coverage of held-out points (cubic, learned sigma, {s['coverage_replications']} data sets of N, "
+                  f"{s['coverage_test_points']} test points each; nominal 0.5 and 0.9)", columns, rows)]
+
+
+def text(result):
+    """The paragraph: the band against eq. 3.59, and the coverage of the posterior predictive and the plug-in MAP."""
+    s = result["summary"]
+    sizes, replications, figure_draws = s["coverage_sizes"], s["coverage_replications"], s["figure_draws"]
+    sd_low, sd_high = s["predictive_sd_range_n25"]
+    post, plug, exact = (s["coverage"][m] for m in ("posterior_predictive", "plug_in_map", "student_t_closed_form"))
+    return (
         "The regression model predicts a distribution, and the posterior adds the uncertainty in w to the noise. "
         f"In PRML Fig. 3.8 (nine Gaussian bumps, alpha = 2, sigma = 0.3) the predictive sd from {figure_draws} "
         f"predict draws agrees with sqrt(sigma^2 + phi(x)' S_N phi(x)) (PRML eq. 3.59) at N = 25 to "
-        f"{sd_rel_diff:.1%} at worst over the grid (Monte Carlo scale of one sample sd "
-        f"{summary['mc_relative_sd_of_a_sample_sd']:.1%}). The band narrows towards sigma where the data are and stays "
-        f"wider away from them (at N = 25 its sd runs from {last['sd_closed_form'].min():.3f} to "
-        f"{last['sd_closed_form'].max():.3f}), whereas the plug-in MAP band is sigma = {SIGMA} everywhere. "
+        f"{s['max_rel_diff_predictive_sd_draws_vs_eq_3_59_n25']:.1%} at worst over the grid (Monte Carlo scale of one "
+        f"sample sd {s['mc_relative_sd_of_a_sample_sd']:.1%}). The band narrows towards sigma where the data are and "
+        f"stays wider away from them (at N = 25 its sd runs from {sd_low:.3f} to {sd_high:.3f}), whereas the plug-in "
+        f"MAP band is sigma = {SIGMA} everywhere. "
         "On held-out data, with a cubic and a learned "
         f"sigma over {replications} data sets per N, the posterior predictive's central 90% interval covers "
         f"{post['90%'][0]:.2f} of new points at N = {sizes[0]} and {post['90%'][-1]:.2f} at N = {sizes[-1]} "
@@ -224,46 +329,10 @@ def main(argv=None):
         f"{plug['50%'][-1]:.2f}). The MSE fit's sigma^2 = SSE/N is too small and ignores the spread of w, which "
         "matters most when N is close to the number of weights; the gap closes as N grows."
     )
-    rows = []
-    for i, n in enumerate(sizes):
-        row = [n]
-        for level in ("50%", "90%"):
-            row += [mean_coverage[m][level][i] for m in METHODS]
-        rows.append(row)
-    columns = ["N"] + [f"{level} {label}" for level in ("50%", "90%")
-                       for label in ("posterior predictive", "Student-t closed form", "plug-in MAP")]
-    sd_tolerance = 5 * summary["mc_relative_sd_of_a_sample_sd"]
-    checks = [
-        check("the MAP of the Gaussian posterior is its mean m_N (PRML eq. 3.53)",
-              f"max |MAP mean - m_N'phi| = {map_minus_closed_form:.1e} (tolerance 1e-8)", map_minus_closed_form < 1e-8),
-        check("the predictive sd of predict's draws is sqrt(sigma^2 + phi' S_N phi) (PRML eq. 3.59)",
-              f"max relative difference over the grid at N = 25 = {sd_rel_diff:.3f} (tolerance {sd_tolerance:.3f}, 5 "
-              "Monte Carlo sds of a sample sd)", sd_rel_diff < sd_tolerance),
-        check(f"the posterior predictive 90% interval covers held-out points at N = {sizes[-1]}",
-              f"coverage {post['90%'][-1]:.3f} (nominal 0.9; tolerance 0.75 to 0.98)",
-              0.75 <= post["90%"][-1] <= 0.98),
-        check(f"the plug-in MAP 90% interval under-covers at N = {sizes[0]}",
-              f"coverage {plug['90%'][0]:.3f} against the posterior predictive's {post['90%'][0]:.3f} (must be more "
-              "than 0.3 below)", plug["90%"][0] < post["90%"][0] - 0.3),
-    ]
-    return write_result(
-        args.out, NAME, args=args,
-        title="The posterior predictive: wider than the plug-in band, and calibrated",
-        claim="The posterior predictive adds the uncertainty in w to the noise and covers held-out data as stated; the "
-              "plug-in MAP band does not at small N.",
-        paragraph=paragraph,
-        figures={
-            "fig_3_8": (plot_fig38(bands, x_grid),
-                        "PRML Fig. 3.8: posterior predictive mean and +-1 sd from draws, eq. 3.59 (dashed) and the "
-                        "plug-in MAP +- sigma band (dotted) for N = 1, 2, 4, 25."),
-            "coverage": (plot_coverage(results),
-                         "Fraction of held-out points inside the central 50% and 90% intervals against N."),
-        },
-        tables=[table(f"Coverage of held-out points (cubic, learned sigma, {replications} data sets of N, "
-                      f"{n_test} test points each; nominal 0.5 and 0.9)", columns, rows)],
-        summary=summary,
-        checks=checks,
-    )
+
+
+def main(argv=None):
+    return runner.main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-"""The MAP-vs-posterior analysis runs (quick settings) and its numbers say what its paragraph claims; Pathfinder, its
-new rung, against a closed form."""
+"""The MAP-vs-posterior analysis runs (quick settings), its checks can fail, and its numbers say more than its checks
+state; Pathfinder, its new rung, against a closed form."""
 
-import json
+import copy
 
 import numpy as np
 import pytest
@@ -34,8 +34,6 @@ def test_files_and_record(record):
                                                       ("nuts_posteriors", "pair_learned_sigma", "densities")]
     for figure in result["figures"]:
         assert (out / figure["file"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert json.loads((out / "summary.json").read_text())["map_vs_posterior"] == json.loads(
-        json.dumps(result["summary"]))
     assert len(result["tables"]) == 6 and result["paragraph"]
     summary = result["summary"]
     ladder = ["MAP", "Laplace", "Pathfinder", "ADVI", "NUTS"]
@@ -50,57 +48,60 @@ def test_files_and_record(record):
 
 
 @slow
-def test_known_sigma_normal_prior_map_is_the_mean_and_laplace_is_exact(record):
+def test_its_checks_fail_when_their_numbers_do(record):
+    """Each check, recomputed from the quick run's summary, holds there and turns False, alone, when the number it is
+    about is pushed past its tolerance."""
     summary = record[1]["summary"]
-    case = summary["a_known_sigma_normal_prior"]["methods"]
-    draws, reference_draws = summary["draws_per_method"], summary["settings"]["reference_draws"]
-    mean_tolerance, sd_tolerance = monte_carlo_tolerances(draws, reference_draws)
-    # errors are in reference sds: Monte Carlo error of a mean of n draws is 1/sqrt(n) of them
-    assert case["MAP"]["mean_error"] < 5 / np.sqrt(reference_draws)  # MAP == m_N, up to the reference's own noise
-    assert case["MAP"]["sd_error"] is None
-    assert case["MAP"]["wasserstein"] == pytest.approx(np.sqrt(2 / np.pi), abs=0.05)  # E|z| of a standard normal
-    for method in ("Laplace", "exact"):
-        assert case[method]["mean_error"] < mean_tolerance
-        assert case[method]["sd_error"] < sd_tolerance
-        assert case[method]["wasserstein"] < 0.2
-    assert case["NUTS"]["mean_error"] < 0.25 and case["NUTS"]["wasserstein"] < 0.2
+    assert [entry["ok"] for entry in map_vs_posterior.checks({"summary": summary})] == [True] * 6
+    a, b = "a_known_sigma_normal_prior", "b_learned_sigma_flat_prior"
+    changes = [
+        lambda s: s[a]["methods"]["MAP"].update(mean_error=1e6 * s[a]["methods"]["MAP"]["mean_error"]),
+        lambda s: s[a]["methods"]["Laplace"].update(sd_error=1e6 * s[a]["methods"]["Laplace"]["sd_error"]),
+        lambda s: s[a]["methods"]["Pathfinder"].update(mean_error=1e6 * s[a]["methods"]["Pathfinder"]["mean_error"]),
+        lambda s: s.update(sigma_map=2 * s["sigma_reference_mean"]),
+        lambda s: s[b]["methods"]["Laplace"].update(wasserstein=s[b]["methods"]["exact"]["wasserstein"]),
+        lambda s: s.update(lasso_map_exact_zeros=0),
+    ]
+    for failing, change in enumerate(changes):
+        perturbed = copy.deepcopy(summary)
+        change(perturbed)
+        outcomes = [entry["ok"] for entry in map_vs_posterior.checks({"summary": perturbed})]
+        assert outcomes == [i != failing for i in range(6)], failing
 
 
 @slow
-def test_known_sigma_normal_prior_pathfinder_recovers_the_gaussian(record):
+def test_known_sigma_normal_prior_beyond_the_checks(record):
+    """What the checks do not state: the MAP is a point (no sd) at sqrt(2/pi) sd of a Gaussian posterior in W1,
+    exact draws and NUTS are near the reference, Pathfinder's weights are near uniform."""
     summary = record[1]["summary"]
     case = summary["a_known_sigma_normal_prior"]["methods"]
     mean_tolerance, sd_tolerance = monte_carlo_tolerances(summary["draws_per_method"],
                                                           summary["settings"]["reference_draws"])
-    # The posterior is Gaussian, and Pathfinder's Gaussians contain it: what is left is Monte Carlo error, the
-    # tolerance of the exact draws (a trial on this cubic with 2000 draws: worst mean error 0.028 sd, sd error 1.2%,
-    # both within 1/sqrt(2000) = 0.022 sd or so of the truth).
-    assert case["Pathfinder"]["mean_error"] < mean_tolerance
-    assert case["Pathfinder"]["sd_error"] < sd_tolerance
-    assert case["Pathfinder"]["wasserstein"] < 0.2
+    assert case["MAP"]["sd_error"] is None
+    assert case["MAP"]["wasserstein"] == pytest.approx(np.sqrt(2 / np.pi), abs=0.05)  # E|z| of a standard normal
+    assert case["exact"]["mean_error"] < mean_tolerance and case["exact"]["sd_error"] < sd_tolerance
+    for method in ("Laplace", "exact", "Pathfinder"):
+        assert case[method]["wasserstein"] < 0.2
+    assert case["NUTS"]["mean_error"] < 0.25 and case["NUTS"]["wasserstein"] < 0.2
     # its importance weights are near uniform (Pareto k well below 0.5, the threshold of reliable weights)
     assert summary["pathfinder_pareto_k"]["a_known_sigma_normal_prior"] < 0.5
 
 
 @slow
-def test_learned_sigma_map_sits_below_a_skewed_posterior(record):
+def test_learned_sigma_beyond_the_checks(record):
+    """Sigma is the coordinate the MAP misses most; exact draws and NUTS are near the reference, Pathfinder's
+    Gaussians are not (its importance weights, with Pareto k near 0.8, do not correct them)."""
     summary = record[1]["summary"]
     case = summary["b_learned_sigma_flat_prior"]["methods"]
-    assert summary["sigma_map"] < summary["sigma_reference_median"] < summary["sigma_reference_mean"]
     assert case["MAP"]["worst_mean_coordinate"] == "sigma"
     assert case["exact"]["wasserstein"] < 0.2 and case["NUTS"]["wasserstein"] < 0.2
-    # a Gaussian at the MAP misses the Student-t / inverse-gamma spread by far more than Monte Carlo error, and so
-    # do Pathfinder's Gaussians (its importance weights, with Pareto k near 0.8, do not correct them)
-    assert case["Laplace"]["wasserstein"] > 2 * case["exact"]["wasserstein"]
     assert case["Pathfinder"]["wasserstein"] > 2 * case["exact"]["wasserstein"]
 
 
 @slow
-def test_lasso_map_has_exact_zeros_the_posterior_mean_has_none(record):
+def test_lasso_beyond_the_checks(record):
+    """No closed form in case (c); the Laplace approximation overstates the sd, Pathfinder less so."""
     summary = record[1]["summary"]
-    assert summary["lasso_map_exact_zeros"] >= 1
-    assert summary["lasso_reference_mean_exact_zeros"] == 0
-    assert summary["lasso_nuts_mean_exact_zeros"] == 0
     case = summary["c_known_sigma_laplace_prior"]["methods"]
     assert "exact" not in case  # no closed form
     assert summary["lasso_laplace_sd_ratio_max"] > 3  # |w| has no curvature for the Laplace approximation to see

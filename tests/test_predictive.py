@@ -1,9 +1,14 @@
-"""The posterior predictive: ``predict`` draws against PRML eq. 3.58-3.59, and the predictive analysis end to end."""
+"""The posterior predictive: ``predict`` draws against PRML eq. 3.58-3.59, and the predictive analysis' checks on its
+own computation, and that they can fail."""
+
+import copy
+import logging
 
 import numpy as np
 import pytest
 
-from models import GaussianBasis, exact_posterior, gaussian_regression, predict, priors
+from analyses import predictive
+from models import GaussianBasis, PolynomialBasis, exact_posterior, gaussian_regression, predict, priors
 
 
 def test_predict_matches_the_closed_form_predictive(prml_data):
@@ -40,16 +45,50 @@ def test_predict_matches_the_closed_form_predictive(prml_data):
     assert np.all(np.abs(z_mu) < 5), z_mu
 
 
-@pytest.mark.slow
-def test_predictive_analysis_quick_run(quick_results):
-    record = quick_results[2]["predictive"]
-    summary = record["summary"]
-    # the MAP of a Gaussian posterior is its mean m_N (fit_map is exact, not an optimizer's tolerance)
-    assert summary["max_abs_diff_map_mean_vs_m_N"] < 1e-8
-    # max over a 200-point grid of strongly correlated sample sds: 5 Monte Carlo sds is a generous bound
-    assert summary["max_rel_diff_predictive_sd_draws_vs_eq_3_59_n25"] < 5 * summary["mc_relative_sd_of_a_sample_sd"]
-    posterior, plug_in = (summary["coverage"][m]["90%"] for m in ("posterior_predictive", "plug_in_map"))
-    # a few data sets of N = 50: the coverage of one data set varies by ~0.05 with its sigma estimate
-    assert 0.75 <= posterior[-1] <= 0.98
-    # at N = 5 with 4 weights, sigma_MAP^2 = SSE/N has one degree of freedom behind it: the plug-in under-covers badly
-    assert plug_in[0] < posterior[0] - 0.3
+@pytest.fixture(scope="module")
+def computed():
+    """The analysis' quick computation on a seed of its own (no cache)."""
+    return predictive.compute(predictive.config(quick=True), np.random.default_rng(sum(map(ord, "predictive"))))
+
+
+def test_its_checks_hold_and_fail_when_their_numbers_do(computed):
+    """All four checks hold on a quick computation; each turns False, alone, when its number is pushed past its
+    tolerance."""
+    assert [entry["ok"] for entry in predictive.checks(computed)] == [True] * 4
+    summary = computed["summary"]
+
+    def with_coverage(method, index, value):
+        coverage = copy.deepcopy(summary["coverage"])
+        coverage[method]["90%"][index] = value
+        return {"coverage": coverage}
+
+    post = summary["coverage"]["posterior_predictive"]["90%"]
+    perturbed = [
+        {"max_abs_diff_map_mean_vs_m_N": max(1e6 * summary["max_abs_diff_map_mean_vs_m_N"], 1e-6)},
+        {"max_rel_diff_predictive_sd_draws_vs_eq_3_59_n25":
+         1e6 * summary["max_rel_diff_predictive_sd_draws_vs_eq_3_59_n25"]},
+        with_coverage("posterior_predictive", -1, 0.5),  # under-covers at the largest N
+        with_coverage("plug_in_map", 0, post[0]),  # covers as well as the posterior predictive at the smallest N
+    ]
+    for failing, change in enumerate(perturbed):
+        result = dict(computed, summary=dict(summary, **change))
+        assert [entry["ok"] for entry in predictive.checks(result)] == [i != failing for i in range(4)], failing
+
+
+def test_only_pymcs_sampling_note_is_silenced(prml_data, caplog):
+    """The analysis drops PyMC's INFO note "Sampling: [t]" of every predict call, and nothing else from that logger."""
+    x, t = prml_data
+    model = gaussian_regression(x, t, basis=PolynomialBasis(1), sigma=0.3)
+    idata = exact_posterior(model, draws=20, random_seed=1, log_likelihood=False)
+    logger = logging.getLogger("pymc.sampling.forward")
+    with caplog.at_level(logging.INFO, logger="pymc"):
+        predict(model, idata, x, random_seed=2)
+        assert [r.getMessage() for r in caplog.records] == ["Sampling: [t]"]  # what predict logs on its own
+        caplog.clear()
+        draws = predictive._predicted_t(model, idata, x, 2)
+        with predictive._without_sampling_notes():
+            logger.warning("Sampling: [t] went wrong")
+            logger.info("another note")
+        logger.info("Sampling: [t]")  # outside the with: passes again
+    assert draws.shape == (20, len(x))
+    assert [r.getMessage() for r in caplog.records] == ["Sampling: [t] went wrong", "another note", "Sampling: [t]"]
