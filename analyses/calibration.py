@@ -50,6 +50,7 @@ model built on each of a few data sets (its own whitening) and compares its sds 
 Run alone: ``python -m analyses.calibration [--quick] [--seed N] [--out DIR]``.
 """
 
+import sys
 import time
 
 import matplotlib.pyplot as plt
@@ -70,9 +71,13 @@ from models import (
     sample_posterior,
 )
 
-from .report import cached_arrays, check, parse_args, table, write_result
+from . import runner
+from .report import cached_arrays, check, table
 
 NAME = "calibration"
+TITLE = "Simulation-based calibration: NUTS and exact draws pass, the MAP plug-in fails"
+CLAIM = ("Exact and NUTS posteriors are calibrated (uniform ranks of the truth over data simulated from the prior); "
+         "the MAP plug-in, a point with no width, is not.")
 N = 15
 W_SCALE = 1.0
 SIGMA_SCALE = 1.0
@@ -84,8 +89,9 @@ LABELS = ("w[1]", "w[x]", "sigma")
 COLORS = {"exact": "tab:purple", "NUTS": "tab:blue", "ADVI": "tab:green", "MAP plug-in": "tab:red"}
 
 
-def settings(quick):
-    """Replications, NUTS run length, ADVI iterations (``fit_advi``'s default n in the full run) and extra checks.
+def config(quick=False, full=False):
+    """Replications, NUTS run length, ADVI iterations (``fit_advi``'s default n in the full run) and extra checks
+    (the same with or without ``full``).
 
     ``advi_controls``: data sets on which ``fit_advi`` also runs on a freshly built model; ``timing_fits``: calls of
     ``sample_posterior`` timed for comparison (each recompiles the model).
@@ -393,17 +399,6 @@ def _quantiles(values):
     return [float(v) for v in np.quantile(values, [0.05, 0.5, 0.95])]
 
 
-def compute(setting, seed):
-    """Every fit of the analysis: {"learned", "exact", "control", "timing"} (see the run_* functions)."""
-    rng = np.random.default_rng(seed)
-    x = fixed_inputs()
-    learned = run_learned_sigma(x, setting, rng)
-    exact = run_exact(x, setting, rng)
-    control = advi_fresh_control(x, learned, setting, setting["advi_controls"])
-    timing = time_sample_posterior(x, setting, rng, setting["timing_fits"]) if setting["timing_fits"] else []
-    return {"learned": learned, "exact": exact, "control": control, "timing": np.array(timing, dtype=float)}
-
-
 def nuts_gate(nuts):
     """One convergence report for the per-data-set NUTS runs: the worst case over data sets, ok when all pass."""
     failing = int(np.sum(~np.asarray(nuts["ok"], dtype=bool)))
@@ -413,27 +408,34 @@ def nuts_gate(nuts):
             "problems": [f"{failing} of {len(nuts['ok'])} data sets fail a gate"] if failing else []}
 
 
-def main(argv=None):
-    args = parse_args(argv, __doc__.splitlines()[0])
-    setting = settings(args.quick)
-    computed = cached_arrays(args.cache, NAME, {"seed": args.seed, **setting}, lambda: compute(setting, args.seed),
-                             __file__)
-    learned, exact, control, timing = (computed[k] for k in ("learned", "exact", "control", "timing"))
+def compute(config, rng, cache=None, progressbar=False):
+    """Every fit of the analysis (cached under ``cache``: the SBC runs, the ADVI control and the timing fits) and the
+    rank tests of their results.
 
-    tests = calibration_tests({**exact["ranks"], **learned["ranks"]}, setting["rank_draws"])
+    ``progressbar`` is unused: the many short fits report one progress line per tenth of the data sets instead.
+    """
+    def fits():
+        x = fixed_inputs()
+        learned = run_learned_sigma(x, config, rng)
+        exact = run_exact(x, config, rng)
+        control = advi_fresh_control(x, learned, config, config["advi_controls"])
+        timing = time_sample_posterior(x, config, rng, config["timing_fits"]) if config["timing_fits"] else []
+        return {"learned": learned, "exact": exact, "control": control, "timing": np.array(timing, dtype=float)}
+
+    # keyed on the generator's state, which the seed fixes
+    computed = fits() if cache is None else cached_arrays(cache, NAME, {"rng": rng.bit_generator.state, **config},
+                                                          fits, __file__)
+    learned, exact, control = computed["learned"], computed["exact"], computed["control"]
+    tests = calibration_tests({**exact["ranks"], **learned["ranks"]}, config["rank_draws"])
     runtime = {**exact["runtime_s"], **learned["runtime_s"]}
-    setup = {**exact["setup_s"], **learned["setup_s"]}
-    fits = {**exact["fits"], **learned["fits"]}
-    per_fit = {method: runtime[method] / fits[method] for method in runtime}
+    fits_per_method = {**exact["fits"], **learned["fits"]}
     nuts = learned["nuts"]
-    gate = nuts_gate(nuts)
-    advi_ratio = {label: learned["sd"]["ADVI"][label] / learned["sd"]["NUTS"][label][: fits["ADVI"]]
+    advi_ratio = {label: learned["sd"]["ADVI"][label] / learned["sd"]["NUTS"][label][: fits_per_method["ADVI"]]
                   for label in LABELS}
     control_ratio = {label: control["sd"][label] / learned["sd"]["NUTS"][label][control["index"]] for label in LABELS}
-
     summary = {
         "n": N,
-        "settings": setting,
+        "settings": config,
         "replications": {m: tests[m]["replications"] for m in METHODS},
         "bins": {m: tests[m]["bins"] for m in METHODS},
         "p_values": {m: tests[m]["p_values"] for m in METHODS},
@@ -447,6 +449,77 @@ def main(argv=None):
                                      "shared_model_sd_ratio_to_nuts": {
                                          k: v[control["index"]].tolist() for k, v in advi_ratio.items()}},
     }
+    return {"summary": summary, "convergence": [nuts_gate(nuts)], "config": config, "tests": tests,
+            "learned": learned, "control": control, "timing": computed["timing"],
+            "advi_ratio": advi_ratio, "control_ratio": control_ratio, "fits": fits_per_method,
+            "setup_s": {**exact["setup_s"], **learned["setup_s"]},
+            "per_fit_s": {method: runtime[method] / fits_per_method[method] for method in runtime}}
+
+
+def checks(result):
+    """Exact draws and NUTS pass the chi-square test of uniform ranks (every p > 0.01); the MAP plug-in fails it."""
+    s, threshold = result["summary"], 1 - LEVEL
+
+    def smallest_p(method):
+        return min(s["p_values"][method].values())
+
+    return [
+        check("exact draws are calibrated (the check of the check)",
+              f"smallest chi-square p = {smallest_p('exact'):.2g} over {s['replications']['exact']} data sets "
+              f"(pass: every p > {threshold:g})", smallest_p("exact") > threshold),
+        check("NUTS is calibrated",
+              f"smallest chi-square p = {smallest_p('NUTS'):.2g} over {s['replications']['NUTS']} data sets "
+              f"(pass: every p > {threshold:g})", smallest_p("NUTS") > threshold),
+        check("the MAP plug-in is not calibrated",
+              f"smallest chi-square p = {smallest_p('MAP plug-in'):.2g} over {s['replications']['MAP plug-in']} "
+              f"data sets (must be < {threshold:g})", smallest_p("MAP plug-in") < threshold),
+    ]
+
+
+def figures(result):
+    """The rank histograms of every method, and ADVI's widths against NUTS's."""
+    tests, learned = result["tests"], result["learned"]
+    whitening = learned["whitening_sigma"]
+    control = (" Black diamonds: fit_advi on a model built on that data set (its own whitening)."
+               if len(result["control"]["index"]) else "")
+    return {
+        "rank_histograms": (
+            plot_rank_histograms(tests, result["config"]["rank_draws"]),
+            "Rank histograms of the true values among the posterior draws, one row per method (purple: exact draws, "
+            "blue: NUTS, green: ADVI, red: the MAP plug-in) and one column per coordinate; grey band: the pointwise "
+            f"{100 * LEVEL:.0f}% band of one bin's count under uniform ranks (binomial quantiles), grey line: the "
+            "expected count."),
+        "advi_widths": (
+            plot_advi_widths(learned, result["control"]),
+            "ADVI's posterior sd over NUTS's on the same simulated data, per data set (green dots: the shared model "
+            f"of the SBC run), against the data set's true sigma; black line: equal widths, grey dotted line: the "
+            f"noise sd the shared model whitens for ({whitening:.2f}).{control}"),
+    }
+
+
+def tables(result):
+    """The chi-square p-values per method and coordinate, and the cost of the fits."""
+    tests, fits, setup, per_fit, timing = (result[k] for k in ("tests", "fits", "setup_s", "per_fit_s", "timing"))
+    p_rows = [[method, tests[method]["replications"], tests[method]["bins"],
+               *(tests[method]["p_values"].get(label, "n/a") for label in LABELS),
+               "pass" if tests[method]["passed"] else "FAIL"] for method in METHODS]
+    timing_rows = [[method, fits[method], setup[method], per_fit[method]] for method in METHODS]
+    timing_rows.append(["NUTS via sample_posterior (recompiled per call)", len(timing), "n/a",
+                        float(np.mean(timing)) if len(timing) else "not measured in --quick"])
+    return [
+        table("Chi-square test of uniform ranks: p-value per method and coordinate (pass: all p > 0.01)",
+              ["method", "replications", "bins", *(f"p {label}" for label in LABELS), "verdict"], p_rows),
+        table("Cost: fits, one-time compilation and seconds per fit",
+              ["method", "fits", "one-time setup (s)", "seconds per fit"], timing_rows),
+    ]
+
+
+def text(result):
+    """The paragraph: the verdict of each method, ADVI's widths and the cost."""
+    tests, learned, control, timing = (result[k] for k in ("tests", "learned", "control", "timing"))
+    setting, summary, (gate,) = result["config"], result["summary"], result["convergence"]
+    nuts, advi_ratio, control_ratio = learned["nuts"], result["advi_ratio"], result["control_ratio"]
+    per_fit, setup = result["per_fit_s"], result["setup_s"]
 
     def p_text(method):
         return ", ".join(f"{label} {p:.2g}" for label, p in tests[method]["p_values"].items())
@@ -474,7 +547,7 @@ def main(argv=None):
         control_text = ""
     speed = (f"; PyMC's own NUTS through sample_posterior, which compiles the model at every call, took "
              f"{np.mean(timing):.1f} s per fit" if len(timing) else "")
-    paragraph = (
+    return (
         f"Simulation-based calibration (Talts et al. 2018) of a straight line with w ~ N(0, 1), sigma ~ HalfNormal(1) "
         f"on N = {N} fixed inputs: draw (w, sigma) from the prior, simulate t, fit, and rank each true value among "
         f"L = {setting['rank_draws']} posterior draws; exact posteriors give uniform ranks, tested by chi-square "
@@ -501,51 +574,10 @@ def main(argv=None):
         f"{1000 * per_fit['NUTS']:.0f} ms after a one-time nutpie compilation of {setup['NUTS']:.0f} s{speed}; "
         f"an ADVI fit {per_fit['ADVI']:.2f} s, exact draws {1000 * per_fit['exact']:.0f} ms."
     )
-    p_rows = [[method, tests[method]["replications"], tests[method]["bins"],
-               *(tests[method]["p_values"].get(label, "n/a") for label in LABELS),
-               "pass" if tests[method]["passed"] else "FAIL"] for method in METHODS]
-    timing_rows = [[method, fits[method], setup[method], per_fit[method]] for method in METHODS]
-    timing_rows.append(["NUTS via sample_posterior (recompiled per call)", len(timing), "n/a",
-                        float(np.mean(timing)) if len(timing) else "not measured in --quick"])
 
-    def smallest_p(method):
-        return min(tests[method]["p_values"].values())
 
-    threshold = 1 - LEVEL
-    checks = [
-        check("exact draws are calibrated (the check of the check)",
-              f"smallest chi-square p = {smallest_p('exact'):.2g} over {tests['exact']['replications']} data sets "
-              f"(pass: every p > {threshold:g})", smallest_p("exact") > threshold),
-        check("NUTS is calibrated",
-              f"smallest chi-square p = {smallest_p('NUTS'):.2g} over {tests['NUTS']['replications']} data sets "
-              f"(pass: every p > {threshold:g})", smallest_p("NUTS") > threshold),
-        check("the MAP plug-in is not calibrated",
-              f"smallest chi-square p = {smallest_p('MAP plug-in'):.2g} over {tests['MAP plug-in']['replications']} "
-              f"data sets (must be < {threshold:g})", smallest_p("MAP plug-in") < threshold),
-    ]
-    return write_result(
-        args.out, NAME, args=args,
-        title="Simulation-based calibration: NUTS and exact draws pass, the MAP plug-in fails",
-        claim="Exact and NUTS posteriors are calibrated (uniform ranks of the truth over data simulated from the "
-              "prior); the MAP plug-in, a point with no width, is not.",
-        paragraph=paragraph,
-        figures={
-            "rank_histograms": (plot_rank_histograms(tests, setting["rank_draws"]),
-                                f"Rank histograms per method and coordinate; grey: the pointwise {100 * LEVEL:.0f}% "
-                                "band of one bin's count under uniform ranks (binomial quantiles)."),
-            "advi_widths": (plot_advi_widths(learned, control),
-                            "ADVI's posterior sd over NUTS's on the same simulated data, per data set."),
-        },
-        tables=[
-            table("Chi-square test of uniform ranks: p-value per method and coordinate (pass: all p > 0.01)",
-                  ["method", "replications", "bins", *(f"p {label}" for label in LABELS), "verdict"], p_rows),
-            table("Cost: fits, one-time compilation and seconds per fit",
-                  ["method", "fits", "one-time setup (s)", "seconds per fit"], timing_rows),
-        ],
-        summary=summary,
-        checks=checks,
-        convergence=[gate],
-    )
+def main(argv=None):
+    return runner.main(sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ import numpy as np
 import xarray as xr
 
 REFERENCE_COLOR = "tab:red"
+REFERENCE_COLOR_NAME = "red"  # as captions name it
+REFERENCE_LINESTYLE = "--"  # dashed
 
 
 def posterior_with_reference(idata, reference, *, var_names, ci_prob, title, columns=3, panel_size=(3.0, 2.4)):
@@ -28,7 +30,8 @@ def posterior_with_reference(idata, reference, *, var_names, ci_prob, title, col
         backend="matplotlib", labeller=az.labels.BaseLabeller(), col_wrap=columns,
         figure_kwargs={"figsize": (panel_size[0] * columns, panel_size[1] * rows + 0.4), "layout": "constrained"},
     )
-    az.add_lines(collection, xr.Dataset(lines), visuals={"ref_line": {"color": REFERENCE_COLOR}})
+    az.add_lines(collection, xr.Dataset(lines),
+                 visuals={"ref_line": {"color": REFERENCE_COLOR, "linestyle": REFERENCE_LINESTYLE}})
     figure = collection.viz["figure"].item()
     figure.suptitle(title, fontsize=10)
     return figure

@@ -17,6 +17,7 @@ Run: ``python -m analyses --data FILE.csv --x COL[,COL] --t COL [--quick] [--see
 """
 
 import sys
+from pathlib import Path
 
 import arviz as az
 import matplotlib.pyplot as plt
@@ -35,16 +36,31 @@ from models import (
     sample_posterior,
 )
 
-from .plots import posterior_with_reference
-from .report import check, parse_args, table, write_result
+from . import runner
+from .plots import REFERENCE_COLOR_NAME, posterior_with_reference
+from .report import check, table
 
 NAME = "your_data"
+TITLE = "Your data"  # the heading adds the file's name (compute's "title")
+CLAIM = ("On any data, the Gaussian model's MAP is least squares and its sigma^2 is SSE/N; the posterior adds what the "
+         "point leaves out.")
 FIGURE_ROWS = 500  # rows drawn (seeded) for the predictive figure; the fit itself uses every row
+INTERVAL = 0.9  # the probability of every interval shown: equal-tailed, in the figures and the table alike
+PERCENT = f"{100 * INTERVAL:.0f}%"
+TAILS = ((1 - INTERVAL) / 2, (1 + INTERVAL) / 2)  # its quantiles, 5% and 95%
+SIZES = ("draws", "tune", "chains", "exact_draws", "random_w")  # the keys of config that are run sizes
 
 
-def settings(quick):
+def config(quick=False, full=False, *, data=None, x=None, t=None):
+    """The run's sizes (NUTS draws and tuning steps, chains, exact draws, random points of the NLL identity) and the
+    file: ``data`` (a path), ``x`` (the input columns) and ``t`` (the target column), as ``--data``, ``--x``, ``--t``.
+    """
+    if data is None:
+        print("error: analyses.your_data needs --data FILE.csv --x COL[,COL] --t COL", file=sys.stderr)
+        sys.exit(2)
     return {"draws": 500 if quick else 1000, "tune": 500 if quick else 1000, "chains": 4,
-            "exact_draws": 4000 if quick else 20000, "random_w": 20 if quick else 200}
+            "exact_draws": 4000 if quick else 20000, "random_w": 20 if quick else 200,
+            "data": data, "x": list(x), "t": t}
 
 
 def load(path, x_columns, t_column):
@@ -90,8 +106,9 @@ def nll_identity(model, design, t, w_center, n_points, rng):
 
 
 def nuts_against_exact(nuts, exact):
-    """Posterior means in Monte Carlo standard errors, and sd ratios, of NUTS against the exact posterior."""
-    summary = az.summary(nuts, var_names=["w", "sigma"], ci_prob=0.9, ci_kind="eti", round_to="none")
+    """Posterior means in Monte Carlo standard errors, and sd ratios, of NUTS against the exact posterior; the
+    ``INTERVAL`` equal-tailed intervals of NUTS."""
+    summary = az.summary(nuts, var_names=["w", "sigma"], ci_prob=INTERVAL, ci_kind="eti", round_to="none")
     exact_mean = az.summary(exact, var_names=["w", "sigma"], kind="stats", round_to="none")
     exact_draws = exact.posterior.sizes["draw"] * exact.posterior.sizes["chain"]
     # both means carry Monte Carlo error: NUTS' mcse, and sd / sqrt(draws) for iid exact draws
@@ -102,79 +119,80 @@ def nuts_against_exact(nuts, exact):
 
 
 def predictive_rows(model, idata, x, t, rng, seed):
-    """Posterior predictive 5%, 50%, 95% of t at up to FIGURE_ROWS rows, and the share of those rows covered."""
+    """Posterior predictive median and ``INTERVAL`` equal-tailed interval of t at up to FIGURE_ROWS rows (their
+    inputs too), and the share of those rows the intervals cover."""
     rows = np.sort(rng.choice(len(t), size=min(FIGURE_ROWS, len(t)), replace=False))
     predictions = predict(model, idata, x.iloc[rows], random_seed=seed).predictions["t"]
     draws = predictions.values.reshape(-1, len(rows))
-    low, middle, high = np.quantile(draws, [0.05, 0.5, 0.95], axis=0)
+    low, middle, high = np.quantile(draws, [TAILS[0], 0.5, TAILS[1]], axis=0)
     observed = t.to_numpy(dtype=float)[rows]
-    return {"rows": rows, "observed": observed, "low": low, "middle": middle, "high": high,
-            "coverage_90": float(np.mean((observed >= low) & (observed <= high)))}
+    return {"rows": rows, "inputs": x.iloc[rows].to_numpy(dtype=float), "observed": observed, "low": low,
+            "middle": middle, "high": high, "coverage_90": float(np.mean((observed >= low) & (observed <= high)))}
 
 
-def plot_predictive(x, result, fit, x_columns, t_column):
-    """One input: the data with the MAP line and the 90% predictive band; more: observed against predicted."""
+def plot_predictive(predictive, w_map, x_columns, t_column):
+    """One input: the data with the MAP line and the predictive band; more: observed against predicted."""
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
-    rows = result["rows"]
+    rows = predictive["rows"]
     if len(x_columns) == 1:
-        inputs = x.iloc[rows, 0].to_numpy(dtype=float)
+        inputs = predictive["inputs"][:, 0]
         order = np.argsort(inputs)
-        axis.fill_between(inputs[order], result["low"][order], result["high"][order], color="tab:blue", alpha=0.25,
-                          label="90% posterior predictive")
-        axis.plot(inputs[order], fit["w_map"][0] + fit["w_map"][1] * inputs[order], color="tab:red",
-                  label="MAP = least squares")
-        axis.scatter(inputs, result["observed"], s=8, color="k", label="data")
+        axis.fill_between(inputs[order], predictive["low"][order], predictive["high"][order], color="tab:blue",
+                          alpha=0.25, label=f"{PERCENT} posterior predictive (equal-tailed)")
+        axis.plot(inputs[order], w_map[0] + w_map[1] * inputs[order], color="tab:red", label="MAP = least squares")
+        axis.scatter(inputs, predictive["observed"], s=8, color="k", label="data")
         axis.set_xlabel(x_columns[0])
         axis.set_ylabel(t_column)
     else:
-        axis.errorbar(result["middle"], result["observed"], xerr=[result["middle"] - result["low"],
-                      result["high"] - result["middle"]], fmt="o", markersize=3, alpha=0.4, elinewidth=0.6,
-                      label="median and 90% posterior predictive")
-        limits = [min(result["low"].min(), result["observed"].min()),
-                  max(result["high"].max(), result["observed"].max())]
+        middle = predictive["middle"]
+        axis.errorbar(middle, predictive["observed"], xerr=[middle - predictive["low"], predictive["high"] - middle],
+                      fmt="o", markersize=3, alpha=0.4, elinewidth=0.6, color="tab:blue",
+                      label=f"median and {PERCENT} posterior predictive (equal-tailed)")
+        limits = [min(predictive["low"].min(), predictive["observed"].min()),
+                  max(predictive["high"].max(), predictive["observed"].max())]
         axis.plot(limits, limits, "k--", linewidth=1, label="observed = predicted")
         axis.set_xlabel(f"predicted {t_column}")
         axis.set_ylabel(f"observed {t_column}")
-    axis.set_title(f"{len(rows)} rows: 90% intervals cover {result['coverage_90']:.0%}")
+    axis.set_title(f"{len(rows)} rows: {PERCENT} intervals cover {predictive['coverage_90']:.0%}")
     axis.legend(fontsize=8)
     return figure
 
 
-def plot_posteriors(idata, fit):
-    """ArviZ's marginal posteriors of every weight and sigma (90% interval), with the MAP as the reference line."""
-    return posterior_with_reference(idata, {"w": fit["w_map"], "sigma": fit["sigma_map"]}, var_names=["w", "sigma"],
-                                    ci_prob=0.9, title="Posterior (NUTS): density, mean and 90% equal-tailed "
-                                                       "interval; the MAP point as a dashed red line")
+def plot_posteriors(idata, w_map, sigma_map):
+    """ArviZ's marginal posteriors of every weight and sigma (``INTERVAL`` equal-tailed), the MAP as reference."""
+    return posterior_with_reference(idata, {"w": w_map, "sigma": sigma_map}, var_names=["w", "sigma"],
+                                    ci_prob=INTERVAL, title=f"Posterior (NUTS): density, mean and {PERCENT} "
+                                    f"equal-tailed interval; the MAP point as a dashed {REFERENCE_COLOR_NAME} line")
 
 
-def main(argv=None):
-    args = parse_args(argv, __doc__.splitlines()[0], accepts_data=True)
-    if args.data is None:
-        print("error: analyses.your_data needs --data FILE.csv --x COL[,COL] --t COL", file=sys.stderr)
-        sys.exit(2)
-    setting = settings(args.quick)
-    rng = np.random.default_rng(args.seed)
-    x, t = load(args.data, args.x, args.t)
+def load_model(path, x_columns, t_column):
+    """The columns of the file and the flat-prior Gaussian model on them; a column the model cannot take (text,
+    missing values) ends the run with status 2 and the builder's reason, as a bad option does."""
+    x, t = load(path, x_columns, t_column)
     try:
-        model = gaussian_regression(x, t)
+        return x, t, gaussian_regression(x, t)
     except (TypeError, ValueError) as error:  # the builder names the column and the problem
-        print(f"error: --data {args.data}: {error}", file=sys.stderr)
+        print(f"error: --data {path}: {error}", file=sys.stderr)
         sys.exit(2)
+
+
+def compute(config, rng, cache=None, progressbar=False):
+    """The MAP against least squares, the NLL identity at random points, NUTS against the exact posterior and the
+    posterior predictive of the observations, on the file ``config["data"]`` (not cached: the file may change)."""
+    x, t, model = load_model(config["data"], config["x"], config["t"])
     features = list(model.coords["feature"])
     fit = map_against_least_squares(model, x, t)
-    identity = nll_identity(model, fit["design"], t, fit["w_map"], setting["random_w"], rng)
+    identity = nll_identity(model, fit["design"], t, fit["w_map"], config["random_w"], rng)
     seeds = rng.integers(2**31, size=3)
     print(f"  NUTS on {len(t)} rows x {len(features)} weights ...", flush=True)
-    nuts = sample_posterior(model, draws=setting["draws"], tune=setting["tune"], chains=setting["chains"],
-                            random_seed=int(seeds[0]), progressbar=args.progressbar)
+    nuts = sample_posterior(model, draws=config["draws"], tune=config["tune"], chains=config["chains"],
+                            random_seed=int(seeds[0]), progressbar=progressbar)
     gate = convergence(nuts)
-    exact = exact_posterior(model, draws=setting["exact_draws"], random_seed=int(seeds[1]), log_likelihood=False)
+    exact = exact_posterior(model, draws=config["exact_draws"], random_seed=int(seeds[1]), log_likelihood=False)
     compared = nuts_against_exact(nuts, exact)
     predictive = predictive_rows(model, nuts, x, t, rng, int(seeds[2]))
-
-    sigma_mean = float(compared["summary"].loc["sigma", "mean"])
     summary = {
-        "n": len(t), "features": features, "settings": setting,
+        "n": len(t), "features": features, "settings": {key: config[key] for key in SIZES},
         "w_map": fit["w_map"], "sigma_map": fit["sigma_map"], "w_least_squares_sklearn": fit["w_sklearn"],
         "max_rel_diff_map_vs_least_squares": fit["max_rel_diff_w"], "tolerance_least_squares": fit["tolerance_w"],
         "condition_number": fit["condition_number"],
@@ -185,58 +203,91 @@ def main(argv=None):
         "nuts_vs_exact_max_rel_dev_sd": compared["max_rel_dev_sd"],
         "in_sample_coverage_90": predictive["coverage_90"],
     }
-    checks = [
+    return {"summary": summary, "title": f"{TITLE}: {Path(config['data']).name}", "config": config,
+            "features": features, "sse": fit["sse"], "nuts": nuts,
+            "posterior_table": compared["summary"], "exact_mean": compared["exact"]["mean"],
+            "predictive": predictive,
+            "convergence": [{"run": f"NUTS, {config['chains']} chains x {config['draws']} draws", **gate}]}
+
+
+def checks(result):
+    """MAP = least squares (to the data's conditioning), sigma_MAP^2 = SSE/N, the NLL identity, NUTS = exact."""
+    s = result["summary"]
+    difference, tolerance, z, sd = (s[k] for k in ("max_rel_diff_map_vs_least_squares", "tolerance_least_squares",
+                                                   "nuts_vs_exact_max_abs_z_mean", "nuts_vs_exact_max_rel_dev_sd"))
+    return [
         check("MAP = least squares (scikit-learn's LinearRegression)",
-              f"max |dw| / max |w| = {fit['max_rel_diff_w']:.1e} (tolerance {fit['tolerance_w']:.0e}: 1e-9, or "
-              f"100 eps cond = 100 eps x {fit['condition_number']:.1e} when larger)",
-              fit["max_rel_diff_w"] <= fit["tolerance_w"]),
-        check("MAP sigma^2 = SSE/N", f"relative difference {fit['rel_diff_sigma2_vs_sse_over_n']:.1e} (tolerance 1e-9)",
-              fit["rel_diff_sigma2_vs_sse_over_n"] <= 1e-9),
+              f"max |dw| / max |w| = {difference:.1e} (tolerance {tolerance:.0e}: 1e-9, or "
+              f"100 eps cond = 100 eps x {s['condition_number']:.1e} when larger)", difference <= tolerance),
+        check("MAP sigma^2 = SSE/N",
+              f"relative difference {s['rel_diff_sigma2_map_vs_sse_over_n']:.1e} (tolerance 1e-9)",
+              s["rel_diff_sigma2_map_vs_sse_over_n"] <= 1e-9),
         check("-log p(t | w, sigma) = N/(2 sigma^2) MSE(w) + N/2 log(2 pi sigma^2)",
-              f"max relative difference {identity:.1e} at {setting['random_w']} random (w, sigma) (tolerance 1e-10)",
-              identity <= 1e-10),
+              f"max relative difference {s['nll_identity_max_rel_diff']:.1e} at {s['settings']['random_w']} random "
+              "(w, sigma) (tolerance 1e-10)", s["nll_identity_max_rel_diff"] <= 1e-10),
         # 5 Monte Carlo standard errors; the sd of a sd estimate from >= 400 effective draws is <= 3.5%, so 15% is
         # 4 of them
-        check("NUTS draws the exact posterior", f"posterior means within {compared['max_abs_z_mean']:.1f} Monte Carlo "
-              f"standard errors (tolerance 5), sds within {compared['max_rel_dev_sd']:.1%} (tolerance 15%)",
-              compared["max_abs_z_mean"] <= 5 and compared["max_rel_dev_sd"] <= 0.15),
+        check("NUTS draws the exact posterior", f"posterior means within {z:.1f} Monte Carlo standard errors "
+              f"(tolerance 5), sds within {sd:.1%} (tolerance 15%)", z <= 5 and sd <= 0.15),
     ]
-    table_rows = [[name, float(fit["w_map"][i]) if i < len(features) else fit["sigma_map"],
-                   float(fit["w_sklearn"][i]) if i < len(features) else np.sqrt(fit["sse"] / len(t)),
-                   *(float(compared["summary"][column].iloc[i]) for column in ("mean", "sd", "eti90_lb", "eti90_ub")),
-                   float(compared["exact"]["mean"].iloc[i]), float(compared["summary"]["r_hat"].iloc[i]),
-                   float(compared["summary"]["ess_bulk"].iloc[i])]
-                  for i, name in enumerate([*(f"w[{f}]" for f in features), "sigma"])]
-    paragraph = (
-        f"{args.data.name}: {len(t)} rows, t = {args.t}, inputs {', '.join(args.x)} and an intercept, flat priors on w "
-        f"and sigma. The MAP equals scikit-learn's least squares to {fit['max_rel_diff_w']:.1e} (relative), and the "
-        f"MAP noise level is the root-mean-square residual, sigma = sqrt(SSE/N) = {fit['sigma_map']:.4g}: the MSE is "
-        f"the Gaussian likelihood. The posterior is wider than that point: NUTS gives sigma = {sigma_mean:.4g} on "
-        f"average (the exact posterior of sigma^2 is inverse-gamma with N - p = {len(t) - len(features)} degrees of "
-        f"freedom, above SSE/N), and every weight an interval; the 90% posterior predictive intervals cover "
-        f"{predictive['coverage_90']:.0%} of {len(predictive['rows'])} observed rows (near 90% when the model fits the "
-        "data; not a check, your data decide)."
+
+
+def figures(result):
+    """The posterior predictive intervals of the observations, and the marginal posteriors with the MAP."""
+    setting, s, predictive = result["config"], result["summary"], result["predictive"]
+    if len(setting["x"]) == 1:
+        predictive_caption = (f"Posterior predictive {PERCENT} equal-tailed intervals of the observations (blue band) "
+                              f"around the MAP line (red), with the data (black dots), at {len(predictive['rows'])} "
+                              "rows.")
+    else:
+        predictive_caption = (f"Observed against predicted at {len(predictive['rows'])} rows: the posterior "
+                              f"predictive median (blue dots) with its {PERCENT} equal-tailed interval (blue bars); "
+                              "the dashed black line is observed = predicted.")
+    return {
+        "predictive": (plot_predictive(predictive, np.asarray(s["w_map"]), setting["x"], setting["t"]),
+                       predictive_caption),
+        "posterior": (plot_posteriors(result["nuts"], s["w_map"], s["sigma_map"]),
+                      f"Posterior (NUTS) of each weight and sigma: density (blue), mean (grey dot) and {PERCENT} "
+                      f"equal-tailed interval (grey bar), the interval of the table; the MAP as a dashed "
+                      f"{REFERENCE_COLOR_NAME} line."),
+    }
+
+
+def tables(result):
+    """The MAP, least squares and the posterior (NUTS, with the exact posterior mean) per weight and sigma."""
+    s, posterior, exact_mean = result["summary"], result["posterior_table"], result["exact_mean"]
+    features, n = result["features"], result["summary"]["n"]
+    low, high = (f"eti{100 * INTERVAL:.0f}_{end}" for end in ("lb", "ub"))
+    rows = [[name, float(s["w_map"][i]) if i < len(features) else s["sigma_map"],
+             float(s["w_least_squares_sklearn"][i]) if i < len(features) else np.sqrt(result["sse"] / n),
+             *(float(posterior[column].iloc[i]) for column in ("mean", "sd", low, high)),
+             float(exact_mean.iloc[i]), float(posterior["r_hat"].iloc[i]), float(posterior["ess_bulk"].iloc[i])]
+            for i, name in enumerate([*(f"w[{f}]" for f in features), "sigma"])]
+    return [table("MAP, least squares and the posterior (NUTS; exact posterior mean alongside)",
+                  ["", "MAP", "least squares (sklearn; sigma: sqrt(SSE/N))", "posterior mean", "posterior sd",
+                   f"{100 * TAILS[0]:.0f}% ({PERCENT} equal-tailed interval)", f"{100 * TAILS[1]:.0f}%",
+                   "exact posterior mean", "R-hat", "bulk ESS"], rows)]
+
+
+def text(result):
+    """The paragraph: the MAP is least squares and sqrt(SSE/N); the posterior and the predictive coverage."""
+    setting, s, predictive = result["config"], result["summary"], result["predictive"]
+    n, p = s["n"], len(result["features"])
+    return (
+        f"{setting['data'].name}: {n} rows, t = {setting['t']}, inputs {', '.join(setting['x'])} and an intercept, "
+        f"flat priors on w and sigma. The MAP equals scikit-learn's least squares to "
+        f"{s['max_rel_diff_map_vs_least_squares']:.1e} (relative), and the MAP noise level is the root-mean-square "
+        f"residual, sigma = sqrt(SSE/N) = {s['sigma_map']:.4g}: the MSE is the Gaussian likelihood. The posterior is "
+        f"wider than that point: NUTS gives sigma = {s['posterior_mean']['sigma']:.4g} on average (the exact "
+        f"posterior of sigma^2 is inverse-gamma with N - p = {n - p} degrees of freedom, above SSE/N), and every "
+        f"weight an interval; the {PERCENT} posterior predictive intervals cover {s['in_sample_coverage_90']:.0%} of "
+        f"{len(predictive['rows'])} observed rows (near {PERCENT} when the model fits the data; not a check, your "
+        "data decide)."
     )
-    return write_result(
-        args.out, NAME, args=args,
-        title=f"Your data: {args.data.name}",
-        claim="On any data, the Gaussian model's MAP is least squares and its sigma^2 is SSE/N; the posterior adds "
-              "what the point leaves out.",
-        checks=checks,
-        paragraph=paragraph,
-        figures={
-            "predictive": (plot_predictive(x, predictive, fit, args.x, args.t),
-                           "Posterior predictive 90% intervals of the observations, with the MAP."),
-            "posterior": (plot_posteriors(nuts, fit),
-                          "Posterior (NUTS) of each weight and sigma: density, mean and 90% equal-tailed interval; "
-                          "the MAP as a dashed red line."),
-        },
-        tables=[table("MAP, least squares and the posterior (NUTS; exact posterior mean alongside)",
-                      ["", "MAP", "least squares (sklearn; sigma: sqrt(SSE/N))", "posterior mean", "posterior sd",
-                       "5% (90% interval)", "95%", "exact posterior mean", "R-hat", "bulk ESS"], table_rows)],
-        summary=summary,
-        convergence=[{"run": f"NUTS, {setting['chains']} chains x {setting['draws']} draws", **gate}],
-    )
+
+
+def main(argv=None):
+    return runner.main(sys.modules[__name__], argv, accepts_data=True)
 
 
 if __name__ == "__main__":

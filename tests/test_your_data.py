@@ -5,13 +5,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import arviz as az
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 
-from analyses import your_data
+from analyses import plots, your_data
 from analyses.report import ANALYSES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,76 @@ def diabetes_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "diabetes.csv"
     load_diabetes(as_frame=True).frame.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="module")
+def small_result(tmp_path_factory):
+    """your_data's quick compute on a small file of its own: 60 rows, two inputs, y = 1 + 2a - b + N(0, 0.5^2)."""
+    rng = np.random.default_rng(60)
+    inputs = rng.normal(size=(60, 2))
+    path = tmp_path_factory.mktemp("small") / "small.csv"
+    pd.DataFrame({"a": inputs[:, 0], "b": inputs[:, 1],
+                  "y": 1 + inputs @ [2.0, -1.0] + 0.5 * rng.normal(size=60)}).to_csv(path, index=False)
+    setting = your_data.config(quick=True, data=path, x=["a", "b"], t="y")
+    return your_data.compute(setting, np.random.default_rng(61))
+
+
+def test_checks_hold_on_a_small_file(small_result):
+    assert small_result["summary"]["features"] == ["1", "a", "b"]
+    outcomes = your_data.checks(small_result)
+    assert len(outcomes) == 4 and all(c["ok"] is True for c in outcomes), outcomes
+
+
+@pytest.mark.parametrize("index, key, value", [
+    (0, "max_rel_diff_map_vs_least_squares", lambda s: 10 * s["tolerance_least_squares"]),
+    (1, "rel_diff_sigma2_map_vs_sse_over_n", lambda s: 1e-6),
+    (2, "nll_identity_max_rel_diff", lambda s: 1e-6),
+    (3, "nuts_vs_exact_max_abs_z_mean", lambda s: 6.0),
+    (3, "nuts_vs_exact_max_rel_dev_sd", lambda s: 0.2),
+], ids=["map-vs-least-squares", "sigma2-vs-sse-over-n", "nll-identity", "nuts-mean", "nuts-sd"])
+def test_checks_can_fail(small_result, index, key, value):
+    """A number out of its tolerance fails its check, and only that one."""
+    summary = dict(small_result["summary"])
+    summary[key] = value(summary)
+    outcomes = your_data.checks({**small_result, "summary": summary})
+    assert [c["ok"] for c in outcomes] == [i != index for i in range(len(outcomes))]
+
+
+def test_captions_name_what_is_drawn(small_result):
+    """One interval, 90% equal-tailed, in the posterior figure, its caption and the table; the MAP drawn as the
+    caption says."""
+    drawn = your_data.figures(small_result)
+    figure, caption = drawn["posterior"]
+    (table,) = your_data.tables(small_result)
+    names = [row[0] for row in table["rows"]]
+    low, high = (table["columns"].index(c) for c in ("5% (90% equal-tailed interval)", "95%"))
+    assert your_data.PERCENT == "90%" and "90% equal-tailed interval" in caption
+    assert plots.REFERENCE_COLOR == f"tab:{plots.REFERENCE_COLOR_NAME}" and "dashed red line" in caption
+    panels = [axis for axis in figure.axes if axis.lines]
+    assert len(panels) == len(names) == 4
+    summary = small_result["summary"]
+    for axis, row, reference in zip(panels, table["rows"], [*summary["w_map"], summary["sigma_map"]]):
+        (line,) = [line for line in axis.lines if line.get_color() == plots.REFERENCE_COLOR]
+        assert line.get_linestyle() == "--" and line.get_xdata()[0] == pytest.approx(reference, rel=1e-12)
+        (interval,) = [other for other in axis.lines if len(other.get_xdata()) == 2 and other is not line]
+        np.testing.assert_allclose(interval.get_xdata(), [row[low], row[high]], rtol=1e-9)
+    predictive_caption = drawn["predictive"][1]
+    assert "90% equal-tailed interval" in predictive_caption and "dashed black line" in predictive_caption
+    plt.close("all")
+
+
+def test_many_weights_wrap_to_the_page_width():
+    """Twelve panels (ten inputs, the intercept and sigma) wrap into rows no wider than the report's ~1100 px."""
+    rng = np.random.default_rng(12)
+    features = ["1", *(f"x{j}" for j in range(10))]
+    idata = az.from_dict({"posterior": {"w": rng.normal(size=(2, 100, 11)), "sigma": rng.uniform(1, 2, (2, 100))}},
+                         dims={"w": ["feature"]}, coords={"feature": features})
+    figure = plots.posterior_with_reference(idata, {"w": np.zeros(11), "sigma": 1.5}, var_names=["w", "sigma"],
+                                            ci_prob=0.9, title="twelve panels")
+    width, height = figure.get_size_inches() * 110  # the dpi of write_result
+    assert width <= 1100 and height > width  # wrapped into rows, not one long strip
+    assert len([axis for axis in figure.axes if axis.lines]) == 12
+    plt.close(figure)
 
 
 def test_list_names_every_analysis():
@@ -58,10 +130,9 @@ def test_core_analyses_on_a_users_csv(diabetes_csv, tmp_path):
 
 
 def test_one_input_is_drawn_as_a_band_around_the_map_line():
-    x = pd.DataFrame({"dose": np.linspace(0, 1, 5)})
-    result = {"rows": np.arange(5), "observed": np.arange(5.0), "low": np.arange(5.0) - 1,
-              "middle": np.arange(5.0), "high": np.arange(5.0) + 1, "coverage_90": 1.0}
-    figure = your_data.plot_predictive(x, result, {"w_map": np.array([0.0, 4.0])}, ["dose"], "response")
+    predictive = {"rows": np.arange(5), "inputs": np.linspace(0, 1, 5)[:, None], "observed": np.arange(5.0),
+                  "low": np.arange(5.0) - 1, "middle": np.arange(5.0), "high": np.arange(5.0) + 1, "coverage_90": 1.0}
+    figure = your_data.plot_predictive(predictive, np.array([0.0, 4.0]), ["dose"], "response")
     axis = figure.axes[0]
     assert axis.get_xlabel() == "dose" and axis.get_ylabel() == "response"
     np.testing.assert_allclose(axis.lines[0].get_ydata(), 4 * np.linspace(0, 1, 5))  # the MAP line
