@@ -9,7 +9,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test quick lab figures clean python rebuild-venv
+.PHONY: run test quick bench lab figures clean python rebuild-venv
 
 define FIND_PYTHON
 supported() { "$$1" -c 'import sys; sys.exit(not (3, 12) <= sys.version_info[:2] <= (3, 14))' >/dev/null 2>&1; }
@@ -65,6 +65,11 @@ quick: $(VENV)
 
 test: $(VENV)
 	$(PY) -m pytest
+
+# The benchmark: scaling with N up to 1e7 and the capped row-wise PyMC runs (about half an hour); its section
+# replaces the default run's scaling section in results/
+bench: $(VENV)
+	$(PY) -m analyses.scaling --full --out results
 
 # JupyterLab (the optional extra "notebook"), opened on notebooks/; jupytext shows the .py files as notebooks
 lab: $(VENV)

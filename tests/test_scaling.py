@@ -11,7 +11,7 @@ def test_quick_run_measures_every_method(quick_results):
     out, _, records = quick_results
     summary = records["scaling"]["summary"]
     sizes = [row["n"] for row in summary["rows"]]
-    assert sizes == scaling.settings(quick=True, full=False)["sizes"]
+    assert sizes == scaling.config(quick=True)["sizes"]
     for row in summary["rows"]:
         for key in ("suite_default", "suite_fitted", "exact"):
             seconds, ess_per_second = row[key]
@@ -55,3 +55,37 @@ def test_the_ess_bound_is_the_largest_bulk_ess_arviz_returns():
     assert bound == pytest.approx(2000 * np.log10(2000))
     assert float(az.ess(iid, method="bulk")) < bound
     assert float(az.ess(antithetic, method="bulk")) == pytest.approx(bound, rel=1e-12)
+
+
+def benchmark_result(**ratios):
+    """A full run's result as checks reads it, every target met; ``ratios`` override single numbers."""
+    values = {"suite_time_largest_over_smallest": 0.6, "sizes_compared": [1_000, 1_000_000],
+              "suite_time_1e6_over_1e3": 0.6, "suite_ess_per_s_over_pymc_rows_at_1e5": 500.0,
+              "exact_over_lstsq_at_1e6": 0.6, "warm_build_and_map_seconds_at_1e6": 0.3,
+              "fitter_compile_seconds": [3.0, 3.0], "max_memmap_extra_mb": 6.0, "file_mb_of_largest": 76.3}
+    values.update(ratios)
+    rows = [{"n": n} for n in (1_000, 10_000, 100_000, 1_000_000)]
+    return {"summary": {"ratios": values, "rows": rows, "settings": scaling.config(full=True)}}
+
+
+def test_its_checks_hold_and_each_fails_when_its_number_does():
+    assert [entry["ok"] for entry in scaling.checks(benchmark_result())] == [True] * 5
+    for failing, change in enumerate([{"suite_time_1e6_over_1e3": 1.6}, {"suite_ess_per_s_over_pymc_rows_at_1e5": 90},
+                                      {"exact_over_lstsq_at_1e6": 3.5}, {"warm_build_and_map_seconds_at_1e6": 2.0},
+                                      {"max_memmap_extra_mb": 76.0}]):
+        oks = [entry["ok"] for entry in scaling.checks(benchmark_result(**change))]
+        assert oks == [i != failing for i in range(5)], change
+
+
+def test_memory_is_evidence_only_where_a_copy_would_fail():
+    """With files smaller than twice the tolerance, holding them whole would pass: the check is then not
+    measured, whatever it found."""
+    small = scaling.memory_check({"max_memmap_extra_mb": 0.5, "file_mb_of_largest": 0.76})
+    assert small["ok"] is None and small["measured"].startswith("not measured")
+    assert scaling.memory_check({"max_memmap_extra_mb": 70.0, "file_mb_of_largest": 76.3})["ok"] is False
+
+
+def test_the_default_run_leaves_the_capped_row_wise_runs_to_the_benchmark():
+    default, full = scaling.config(), scaling.config(full=True)
+    assert default["row_wise_max_n"] == 10_000 and max(default["sizes"]) == 1_000_000
+    assert full["row_wise_max_n"] >= 100_000 and max(full["sizes"]) == 10_000_000
