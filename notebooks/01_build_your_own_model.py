@@ -214,3 +214,6 @@ right.plot(x_grid, 2 * np.pi * np.cos(2 * np.pi * x_grid), color="gray", ls=":",
 right.set(xlabel="x", ylabel="dy/dx", ylim=(-30, 30), title="The added Deterministic: the slope")
 right.legend(fontsize=8)
 figure.tight_layout()
+if "__file__" in globals():  # run as a script: nothing shows the figure, so it is saved next to this file
+    figure.savefig(os.path.splitext(__file__)[0] + ".png", dpi=110)
+    print(f"figure saved: {os.path.splitext(__file__)[0]}.png")

@@ -136,4 +136,8 @@ collection = az.plot_dist(idata, var_names=["w", "sigma"], ci_prob=0.9, ci_kind=
 map_lines = xr.Dataset({"w": xr.DataArray(map_point["w"], dims="feature", coords={"feature": features}),
                         "sigma": float(map_point["sigma"])})
 az.add_lines(collection, map_lines, visuals={"ref_line": {"color": "tab:red"}})
-collection.viz["figure"].item().suptitle("Posterior (NUTS) of each coefficient; dashed red line: the MAP");
+figure = collection.viz["figure"].item()
+figure.suptitle("Posterior (NUTS) of each coefficient; dashed red line: the MAP")
+if "__file__" in globals():  # run as a script: nothing shows the figure, so it is saved next to this file
+    figure.savefig(os.path.splitext(__file__)[0] + ".png", dpi=110)
+    print(f"figure saved: {os.path.splitext(__file__)[0]}.png")

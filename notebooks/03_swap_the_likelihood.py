@@ -168,3 +168,6 @@ right.plot(x, features @ w_clean, color="gray", ls=":", label=f"least squares wi
 right.set(xlabel="x", ylabel="t", title="The MAP line of each likelihood")
 right.legend(fontsize=8)
 figure.tight_layout()
+if "__file__" in globals():  # run as a script: nothing shows the figure, so it is saved next to this file
+    figure.savefig(os.path.splitext(__file__)[0] + ".png", dpi=110)
+    print(f"figure saved: {os.path.splitext(__file__)[0]}.png")

@@ -130,3 +130,6 @@ axis.set(xlabel="x", ylabel="t", ylim=(-2.5, 2.5),
          title="The MAP network is one curve; the posterior widens away from the data")
 axis.legend(fontsize=8, loc="lower right")
 figure.tight_layout()
+if "__file__" in globals():  # run as a script: nothing shows the figure, so it is saved next to this file
+    figure.savefig(os.path.splitext(__file__)[0] + ".png", dpi=110)
+    print(f"figure saved: {os.path.splitext(__file__)[0]}.png")

@@ -69,3 +69,19 @@ def test_notebook_runs_and_ends_with_a_figure(path, tmp_path, monkeypatch):
     outputs = [output for output in last_code.outputs if output.output_type in ("display_data", "execute_result")]
     assert any("image/png" in output.get("data", {}) for output in outputs), last_code.outputs
     assert list(work.iterdir()) == [], "the notebook left files in its working directory"
+
+
+@pytest.mark.slow
+def test_a_notebook_run_as_a_script_saves_its_figure(tmp_path):
+    """The README's promise: each notebook also runs as a script, and its last figure is saved next to it."""
+    import os
+    import shutil
+    import subprocess
+
+    script = tmp_path / "03_swap_the_likelihood.py"
+    shutil.copy(Path(__file__).resolve().parents[1] / "notebooks" / script.name, script)
+    completed = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
+                               timeout=600, env=dict(os.environ, NOTEBOOK_QUICK="1", MPLBACKEND="Agg"))
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert script.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"figure saved: {script.with_suffix('.png')}" in completed.stdout
