@@ -28,8 +28,6 @@ exactly nominal only up to that small misspecification.
 Run alone: ``python -m analyses.predictive [--quick] [--seed N] [--out DIR]``.
 """
 
-import contextlib
-import logging
 import sys
 
 import matplotlib.pyplot as plt
@@ -62,32 +60,9 @@ def _seed(rng):
     return int(rng.integers(2**31))
 
 
-def _not_a_sampling_note(record):
-    """False for PyMC's INFO note ``Sampling: [...]`` (see :func:`_without_sampling_notes`)."""
-    return not (record.levelno == logging.INFO and record.getMessage().startswith("Sampling: ["))
-
-
-@contextlib.contextmanager
-def _without_sampling_notes():
-    """Drop PyMC's INFO note ``Sampling: [t]``, which ``pm.sample_posterior_predictive`` logs on every call.
-
-    ``predict`` calls it once per data set: 244 identical lines on stderr in a default run (12 in a quick one), which
-    say only that ``t`` is drawn, as it is meant to be. It is a log record, not a warning, so ``warnings`` filters do
-    not reach it: a filter on that one logger drops that one INFO message, only inside the ``with``; PyMC's warnings
-    and every other record pass.
-    """
-    logger = logging.getLogger("pymc.sampling.forward")
-    logger.addFilter(_not_a_sampling_note)
-    try:
-        yield
-    finally:
-        logger.removeFilter(_not_a_sampling_note)
-
-
 def _predicted_t(model, idata, x_new, seed):
     """``predict``'s draws of t at ``x_new``, array (draw, point)."""
-    with _without_sampling_notes():
-        predictions = predict(model, idata, x_new, random_seed=seed).predictions
+    predictions = predict(model, idata, x_new, random_seed=seed).predictions
     return predictions["t"].values.reshape(-1, len(x_new))
 
 

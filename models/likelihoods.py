@@ -360,6 +360,30 @@ class Likelihood:
         """
         return getattr(self, f"{self.scale_name}_prior") if self.learns_scale else None
 
+    def draw(self, mu: np.ndarray, posterior, rng: np.random.Generator) -> np.ndarray:
+        """Draws of t at the linear predictor ``mu``, one per posterior draw, in NumPy (no compilation).
+
+        Parameters
+        ----------
+        mu : numpy.ndarray (chain, draw, M)
+            The linear predictor at M new inputs, per posterior draw.
+        posterior : xarray.DataTree or Dataset
+            The posterior draws (the learned scale is read from it).
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        numpy.ndarray
+            t, shaped like ``mu``.
+
+        Raises
+        ------
+        NotImplementedError
+            For a family without a NumPy sampler here: :func:`models.predict` then draws through
+            ``pm.sample_posterior_predictive``.
+        """
+        raise NotImplementedError(f"{type(self).__name__} draws its predictive through PyMC")
+
     def observe(self, mu: pt.TensorVariable, observed: pt.TensorVariable, **inputs) -> pt.TensorVariable:
         """Add the likelihood's learned parameters (its scale, with its prior) and the observed ``t`` to the model
         in context.
@@ -768,6 +792,14 @@ class Gaussian(Likelihood):
             The log density of every element, in the broadcast shape.
         """
         return -0.5 * np.log(2 * np.pi) - np.log(sigma) - 0.5 * ((t - mu) / sigma) ** 2
+
+    def draw(self, mu, posterior, rng):
+        """t = mu + sigma * e, e ~ N(0, 1), with sigma fixed or each draw's learned sigma (sigma(x) goes through
+        PyMC, which recomputes it at the new inputs)."""
+        if self.heteroscedastic:
+            raise NotImplementedError("sigma(x) is recomputed at the new inputs by pm.sample_posterior_predictive")
+        sigma = posterior["sigma"].values[..., None] if self.learns_sigma else self.sigma
+        return mu + sigma * rng.standard_normal(mu.shape)
 
     def observe(self, mu, observed, *, x_data=None, x=None):
         """Add ``sigma`` (when learned; ``v`` and ``sigma`` (obs_id) for sigma(x)) and the observed ``t``.

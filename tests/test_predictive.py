@@ -2,13 +2,12 @@
 own computation, and that they can fail."""
 
 import copy
-import logging
 
 import numpy as np
 import pytest
 
 from analyses import predictive
-from models import GaussianBasis, PolynomialBasis, exact_posterior, gaussian_regression, predict, priors
+from models import GaussianBasis, exact_posterior, gaussian_regression, predict, priors
 
 
 def test_predict_matches_the_closed_form_predictive(prml_data):
@@ -73,22 +72,3 @@ def test_its_checks_hold_and_fail_when_their_numbers_do(computed):
     for failing, change in enumerate(perturbed):
         result = dict(computed, summary=dict(summary, **change))
         assert [entry["ok"] for entry in predictive.checks(result)] == [i != failing for i in range(4)], failing
-
-
-def test_only_pymcs_sampling_note_is_silenced(prml_data, caplog):
-    """The analysis drops PyMC's INFO note "Sampling: [t]" of every predict call, and nothing else from that logger."""
-    x, t = prml_data
-    model = gaussian_regression(x, t, basis=PolynomialBasis(1), sigma=0.3)
-    idata = exact_posterior(model, draws=20, random_seed=1, log_likelihood=False)
-    logger = logging.getLogger("pymc.sampling.forward")
-    with caplog.at_level(logging.INFO, logger="pymc"):
-        predict(model, idata, x, random_seed=2)
-        assert [r.getMessage() for r in caplog.records] == ["Sampling: [t]"]  # what predict logs on its own
-        caplog.clear()
-        draws = predictive._predicted_t(model, idata, x, 2)
-        with predictive._without_sampling_notes():
-            logger.warning("Sampling: [t] went wrong")
-            logger.info("another note")
-        logger.info("Sampling: [t]")  # outside the with: passes again
-    assert draws.shape == (20, len(x))
-    assert [r.getMessage() for r in caplog.records] == ["Sampling: [t] went wrong", "another note", "Sampling: [t]"]

@@ -23,9 +23,10 @@ def predict(model: pm.Model, idata: xr.DataTree, x_new: ArrayLike, *, random_see
     r"""Posterior predictive at new inputs: ``t`` and ``mu`` = y(x_new | w) per posterior draw.
 
     ``mu`` is the linear predictor: the mean for the identity links, the logit(s) or log-mean for the others
-    (dims ``obs_id``, plus ``class`` for Categorical). Works on a clone of ``model`` (``pm.set_data`` on the
-    clone; the model itself is not changed); the other deterministics that depend on x (sigma(x)) are recomputed
-    at x_new. For a known sigma and a conjugate prior, the variance of ``t`` is
+    (dims ``obs_id``, plus ``class`` for Categorical). A family that can draw in NumPy (``Likelihood.draw``: the
+    Gaussian with a fixed or learned sigma) draws ``t`` there, with nothing to compile; the others go through
+    ``pm.sample_posterior_predictive`` on a clone of ``model`` (``pm.set_data`` on the clone; the model itself is
+    not changed), where the deterministics that depend on x (sigma(x)) are recomputed at x_new. For a known sigma and a conjugate prior, the variance of ``t`` is
     :math:`\sigma^2 + \phi(x)^\top S_N \phi(x)` (PRML eq. 3.59).
 
     Parameters
@@ -63,11 +64,11 @@ def predict(model: pm.Model, idata: xr.DataTree, x_new: ArrayLike, *, random_see
     internal = idata.posterior["w_internal"].values  # (chain, draw, p), or (chain, draw, p, K - 1) for Categorical
     mu = np.einsum("np,cdp...->cdn...", design.internal_design(x_new), internal)
     dims = ("chain", "draw", "obs_id") + (("class",) if mu.ndim == 4 else ())
-    if design.statistics is not None:  # no row-wise t in the model: t = mu + sigma * noise, drawn here
-        likelihood = design.likelihood
-        sigma = (idata.posterior[likelihood.scale_name].values[..., None] if likelihood.learns_scale
-                 else likelihood.fixed_scale)
-        t = mu + sigma * np.random.default_rng(random_seed).standard_normal(mu.shape)
+    try:  # a family with a NumPy sampler: no compilation (and the only way for a model on statistics)
+        t = design.likelihood.draw(mu, idata.posterior, np.random.default_rng(random_seed))
+    except NotImplementedError:
+        t = None
+    if t is not None:
         return az.from_dict({"predictions": {"t": t, "mu": mu}}, pred_coords={"obs_id": np.arange(m)},
                             pred_dims={"t": ["obs_id"], "mu": ["obs_id"]})
     clone = clone_model(model)
