@@ -373,7 +373,7 @@ def plot_rank_histograms(tests, rank_draws):
 def plot_advi_widths(learned, control):
     """ADVI's posterior sd over NUTS's on the same data, per data set, against its true sigma; one panel per label."""
     sigma = learned["truth"]["sigma"]
-    figure, axes = plt.subplots(1, len(LABELS), figsize=(4.2 * len(LABELS), 3.8), sharey=True)
+    figure, axes = plt.subplots(1, len(LABELS), figsize=(3.6 * len(LABELS), 3.6), sharey=True)
     for axis, label in zip(axes, LABELS):
         advi = learned["sd"]["ADVI"][label]
         ratio = advi / learned["sd"]["NUTS"][label][: len(advi)]

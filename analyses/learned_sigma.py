@@ -97,7 +97,8 @@ def compute(config, rng, cache=None, progressbar=False):
     profile = profile_log_likelihood(x, t, estimate["w"], sigmas)
     model = gaussian_regression(x, t, basis=PolynomialBasis(DEGREE))
     check_sigmas = np.linspace(0.15, 0.75, 7)
-    check_points = (check_sigmas, np.array([log_likelihood_at(model, estimate["w"], sigma=s) for s in check_sigmas]))
+    check_points = (check_sigmas, log_likelihood_at(model, np.tile(estimate["w"], (len(check_sigmas), 1)),
+                                                    sigma=check_sigmas))
     maps, unbiased = replicate_bias(BIAS_N, config["replications"], rng)
     worst = max(abs(e["sigma2_map"] / e["sse_over_n"] - 1) for e in estimates)
     summary = {

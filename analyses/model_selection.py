@@ -348,7 +348,7 @@ def plot_empirical_bayes(optima, profile):
     interior = np.array([not o["boundary"] for o in optima])
     noise_sd = np.array([1 / np.sqrt(o["beta"]) for o in optima])
     gamma = np.array([o["gamma"] for o in optima])
-    figure, (first, left, right) = plt.subplots(1, 3, figsize=(16, 4.2), layout="constrained")
+    figure, (first, left, right) = plt.subplots(1, 3, figsize=(11.5, 4.2), layout="constrained")
     optimum = optima[profile["degree"]]
     first.semilogx(profile["alpha"], profile["log_evidence"], color="tab:purple",
                    label="max over beta of ln p(t | alpha, beta)")

@@ -59,7 +59,7 @@ def path(x, t, names, sigma, make_prior, scales):
 
 
 def plot_paths(scales, ridge_maps, lasso_scales, lasso_maps, net_maps, names):
-    figure, axes = plt.subplots(1, 3, figsize=(16, 4.8), layout="constrained")
+    figure, axes = plt.subplots(1, 3, figsize=(11.5, 4.2), layout="constrained")
     colors = plt.get_cmap("tab20").colors
     for axis, grid, maps, title, marker in (
             (axes[0], scales, ridge_maps, "Normal prior (ridge)", None),

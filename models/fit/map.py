@@ -293,8 +293,9 @@ def log_likelihood_at(model: pm.Model, w: ArrayLike, sigma: float | None = None)
         Made by a builder.
     w : array (p,) or (K, p)
         Weights in the basis' coordinates; (K, p) gives K values (one compiled function for all).
-    sigma : float, optional
+    sigma : float or array (K,), optional
         The value of the likelihood's learned scale (``sigma``, ``scale``, ``shape``); required when it is learned.
+        With a (K, p) ``w``, one value per row is allowed.
 
     Returns
     -------
@@ -313,17 +314,24 @@ def log_likelihood_at(model: pm.Model, w: ArrayLike, sigma: float | None = None)
     p = design.p
     if w.shape[-1:] != (p,) or w.ndim > 2:
         raise ValueError(f"w must have shape ({p},) or (K, {p}), got {w.shape}")
-    scale = {}
+    internal = design.internal_from_w(np.atleast_2d(w).T).T
+    scales = [{}] * len(internal)
     if likelihood.learns_scale:
         if sigma is None:
             raise ValueError(f"this model learns {likelihood.scale_name}: pass its value as sigma")
-        scale = {likelihood.scale_name: positive_scalar(sigma, "sigma")}
+        if np.ndim(sigma) == 0:
+            scales = [{likelihood.scale_name: positive_scalar(sigma, "sigma")}] * len(internal)
+        elif np.shape(sigma) == (len(internal),) and w.ndim == 2:
+            scales = [{likelihood.scale_name: positive_scalar(value, f"sigma[{i}]")} for i, value in enumerate(sigma)]
+        else:
+            raise ValueError(f"sigma must be a number, or one per row of w ({len(internal)}), got shape "
+                             f"{np.shape(sigma)}")
     elif sigma is not None:
         raise ValueError(f"this model has a fixed {likelihood.scale_name} = {likelihood.fixed_scale}; "
                          "do not pass sigma")
     logp = model.compile_logp(vars=model.observed_RVs, sum=True)
-    internal = design.internal_from_w(np.atleast_2d(w).T).T
-    values = np.array([float(logp(value_point(model, {"w_internal": row, **scale}))) for row in internal])
+    values = np.array([float(logp(value_point(model, {"w_internal": row, **scale})))
+                       for row, scale in zip(internal, scales)])
     return values if w.ndim == 2 else float(values[0])
 
 

@@ -26,8 +26,8 @@ def predict(model: pm.Model, idata: xr.DataTree, x_new: ArrayLike, *, random_see
     (dims ``obs_id``, plus ``class`` for Categorical). A family that can draw in NumPy (``Likelihood.draw``: the
     Gaussian with a fixed or learned sigma) draws ``t`` there, with nothing to compile; the others go through
     ``pm.sample_posterior_predictive`` on a clone of ``model`` (``pm.set_data`` on the clone; the model itself is
-    not changed), where the deterministics that depend on x (sigma(x)) are recomputed at x_new. For a known sigma and a conjugate prior, the variance of ``t`` is
-    :math:`\sigma^2 + \phi(x)^\top S_N \phi(x)` (PRML eq. 3.59).
+    not changed), where the deterministics that depend on x (sigma(x)) are recomputed at x_new. For a known sigma
+    and a conjugate prior, the variance of ``t`` is :math:`\sigma^2 + \phi(x)^\top S_N \phi(x)` (PRML eq. 3.59).
 
     Parameters
     ----------
