@@ -36,7 +36,7 @@ def run(analysis, args):
 
     Returns the record written to ``<args.out>/<NAME>/result.json``.
     """
-    options = {"data": args.data, "x": args.x, "t": args.t} if getattr(args, "data", None) else {}
+    options = {"data": args.data, "x": args.x, "t": args.t} if args.data else {}
     setting = analysis.config(quick=args.quick, full=args.full, **options)
     result = analysis.compute(setting, np.random.default_rng(args.seed), Path(args.cache),
                               progressbar=args.progressbar)
@@ -61,10 +61,7 @@ def run_named(name, argv):
     ``python -m analyses`` hands each worker process)."""
     module = importlib.import_module(f"analyses.{name}")
     start = time.perf_counter()
-    if hasattr(module, "compute"):
-        run(module, parse_args(argv, module.__doc__.splitlines()[0], accepts_data=name == DATA_ANALYSIS))
-    else:
-        module.main(argv)
+    run(module, parse_args(argv, module.__doc__.splitlines()[0], accepts_data=name == DATA_ANALYSIS))
     return time.perf_counter() - start
 
 

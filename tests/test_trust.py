@@ -51,17 +51,17 @@ def test_convergence_gates_use_unrounded_diagnostics():
 
 @pytest.fixture
 def failing_analysis(monkeypatch):
-    """A stand-in analysis whose MCMC run fails its gates, registered as the only analysis."""
-    module = types.ModuleType("analyses.unconverged_demo")
-
-    def main(argv):
-        args = report.parse_args(argv, "demo")
-        gate = convergence(synthetic_idata(np.random.default_rng(0), shift=1.0))
-        return report.write_result(args.out, "unconverged_demo", title="demo", claim="demo", paragraph="demo",
-                                   figures={}, tables=[], summary={"value": 1.0}, checks=[], args=args,
-                                   convergence=[{"run": "demo", **gate}])
-
-    module.main = main
+    """A stand-in analysis in the four parts, whose MCMC run fails its gates, registered as the only analysis."""
+    module = types.ModuleType("analyses.unconverged_demo", "A stand-in whose MCMC run fails its gates.")
+    module.NAME, module.TITLE, module.CLAIM = "unconverged_demo", "demo", "demo"
+    module.config = lambda quick=False, full=False: {}
+    module.compute = lambda config, rng, cache=None, progressbar=False: {
+        "summary": {"value": 1.0},
+        "convergence": [{"run": "demo", **convergence(synthetic_idata(np.random.default_rng(0), shift=1.0))}]}
+    module.checks = lambda result: []
+    module.figures = lambda result: {}
+    module.tables = lambda result: []
+    module.text = lambda result: "demo"
     monkeypatch.setitem(sys.modules, "analyses.unconverged_demo", module)
     monkeypatch.setattr(report, "ANALYSES", ("unconverged_demo",))
     monkeypatch.setattr(run_all, "ANALYSES", ("unconverged_demo",))
