@@ -92,15 +92,18 @@ def _run(names, options, staging, out):
     started = time.perf_counter()
     waiting, futures = list(ordered), {}
 
+    # two bars drawn by two processes on one terminal would garble each other: the heartbeat lines instead
+    worker_options = options + ["--no-progressbar"]
+
     def submit():  # one analysis per free worker, so that what runs is what was submitted and is not done
         nonlocal pool
         name = waiting.pop(0)
         try:
-            future = pool.submit(run_named, name, options + ["--no-progressbar"])
+            future = pool.submit(run_named, name, worker_options)
         except BrokenProcessPool:  # a worker died (e.g. a crash in compiled code): a new pool for the rest
             pool.shutdown(wait=False)
             pool = new_pool()
-            future = pool.submit(run_named, name, options + ["--no-progressbar"])
+            future = pool.submit(run_named, name, worker_options)
         futures[future] = name
 
     for _ in range(workers):
