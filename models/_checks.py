@@ -6,8 +6,13 @@ PyTensor work. Nothing is dropped or coerced silently: integers become float64 (
 """
 
 import numbers
+from pathlib import Path
 
 import numpy as np
+
+# The package's folder: warnings name the first line outside it (``warnings.warn(..., skip_file_prefixes=(PACKAGE,))``),
+# i.e. the user's call, however deep inside the package they are raised.
+PACKAGE = str(Path(__file__).resolve().parent)
 
 
 def as_real_array(value, name, *, ndim=(1,)):

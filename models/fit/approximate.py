@@ -22,6 +22,7 @@ from pytensor.tensor.random.type import RandomType
 from scipy.linalg import solve_triangular
 
 from ..design import design_of
+from .backend import in_compile_mode
 from .map import fit_map
 from .results import check_draws, check_model, complete, idata_from_values, raveled, value_point
 
@@ -65,6 +66,7 @@ def _mode_of_theta(model, point):
     return theta, -np.asarray(hessian_fn(unravel(theta)), dtype=float), unravel
 
 
+@in_compile_mode
 def fit_laplace(model: pm.Model, *, draws: int = 1000, random_seed: int | np.random.Generator | None = None,
                 log_likelihood: bool = True) -> xr.DataTree:
     r"""Laplace approximation: :math:`\mathcal N(\hat\theta, H^{-1})` in the unconstrained space (PRML eq. 4.134).
@@ -115,6 +117,7 @@ def fit_laplace(model: pm.Model, *, draws: int = 1000, random_seed: int | np.ran
     return idata_from_values(model, values, log_likelihood)
 
 
+@in_compile_mode
 def mean_field_sds(model: pm.Model) -> Callable[[dict], dict]:
     """A function ``start -> {value variable: 1/sqrt(H_ii)}`` (H: Hessian of -log p with log-Jacobians at
     ``start``; log 2, PyMC's default, where H_ii <= 0), compiled once for ``model`` (its data may change).
@@ -142,6 +145,7 @@ def mean_field_sds(model: pm.Model) -> Callable[[dict], dict]:
     return sds
 
 
+@in_compile_mode
 def advi_fitter(model: pm.Model, *, n: int = 10_000, log_likelihood: bool = True,
                 **step_kwargs) -> Callable[..., xr.DataTree]:
     r"""Mean-field ADVI on ``model`` compiled once, for many data sets of one structure.
@@ -181,6 +185,7 @@ def advi_fitter(model: pm.Model, *, n: int = 10_000, log_likelihood: bool = True
               if i.update is not None and not isinstance(i.variable.type, RandomType) and i.variable not in (mu, rho)}
     value_vars = model.value_vars
 
+    @in_compile_mode
     def fit(random_seed=None, draws: int = 1000, start: dict | None = None, start_sigma: dict | None = None,
             progressbar: bool = False):
         draws = check_draws(draws, "draws")

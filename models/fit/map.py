@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, NoReturn
 import numpy as np
 from scipy.optimize import minimize
 
-from .._checks import as_data, positive_scalar
+from .._checks import PACKAGE, as_data, positive_scalar
 from ..basis import LinearBasis
 from ..design import design_of
 from ..optimize import hessian, lstsq, newton, proximal_newton
+from .backend import in_compile_mode
 from .results import check_model, free_from_values, model_point, raveled, value_point
 
 if TYPE_CHECKING:
@@ -225,6 +226,7 @@ def _objective(model, point, terms=None):
     return function, x0.astype(float), unravel
 
 
+@in_compile_mode
 def fit_map(model: pm.Model, *, start: dict | None = None) -> dict:
     r"""The MAP point of ``model``: every free variable and deterministic of the model, as NumPy values.
 
@@ -282,6 +284,7 @@ def _scalars(point):
     return {name: (value[()] if np.ndim(value) == 0 else value) for name, value in point.items()}
 
 
+@in_compile_mode
 def log_likelihood_at(model: pm.Model, w: ArrayLike, sigma: float | None = None) -> float | np.ndarray:
     r"""The model's own :math:`\log p(t \mid x, w, \theta)`, summed over observations, at basis-coordinate ``w``.
 
@@ -376,7 +379,7 @@ def _fit_map_generic(model, start=None):
             f"{gradient_norm:.3g}). Non-smooth densities (a Laplace prior, ReLU units) stop at kinks; the builders' "
             "models have exact solvers for those.",
             RuntimeWarning,
-            stacklevel=3,
+            skip_file_prefixes=(PACKAGE,),
         )
     return model_point(model, free_from_values(model, unravel(theta)))
 

@@ -13,12 +13,14 @@ from pymc.model.fgraph import clone_model
 
 from .._checks import as_new_inputs, posterior_tree
 from ..design import design_of
+from .backend import in_compile_mode
 from .results import check_model
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
 
+@in_compile_mode
 def predict(model: pm.Model, idata: xr.DataTree, x_new: ArrayLike, *, random_seed: int | None = None) -> xr.DataTree:
     r"""Posterior predictive at new inputs: ``t`` and ``mu`` = y(x_new | w) per posterior draw.
 

@@ -17,8 +17,9 @@ import pymc as pm
 import xarray as xr
 from pymc.blocking import DictToArrayBijection, RaveledVars
 
-from .._checks import check_model, posterior_tree
+from .._checks import PACKAGE, check_model, posterior_tree
 from ..design import design_of
+from .backend import in_compile_mode
 
 # Functions evaluated once (a point's deterministics, a transform): PyTensor's quick-to-compile mode. Compiling them
 # with the default numba backend costs seconds per new graph, evaluating them here costs microseconds either way.
@@ -192,12 +193,14 @@ def complete(model, idata, log_likelihood: bool = True):
             size = idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"] * design.statistics.n
             if size > LOG_LIKELIHOOD_MAX_VALUES:
                 warnings.warn(f"the pointwise log-likelihood would hold {size:.3g} values ({size * 8 / 1e9:.3g} GB): "
-                              "left out; add_log_likelihood(model, idata) adds it", UserWarning, stacklevel=3)
+                              "left out; add_log_likelihood(model, idata) adds it", UserWarning,
+                              skip_file_prefixes=(PACKAGE,))
                 return idata
         add_log_likelihood(model, idata)
     return idata
 
 
+@in_compile_mode
 def add_log_likelihood(model: pm.Model, idata: xr.DataTree) -> xr.DataTree:
     r"""Add the pointwise :math:`\log p(t_n \mid x_n, \theta^{(s)})` of every draw as ``idata.log_likelihood["t"]``.
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pymc as pm
 
+from .backend import compile_mode
 from .results import check_draws, check_model, complete
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
         Seeds every draw: the same seed gives the same draws.
     nuts_sampler : {"nutpie", "pymc"}
         ``"nutpie"`` (the default, as ``pm.sample`` in PyMC 6 does when nutpie is installed): nutpie's NUTS on the
-        model compiled by numba. ``"pymc"``: PyMC's own NUTS (``pm.sample(nuts_sampler="pymc")``).
+        model compiled by numba. ``"pymc"``: PyMC's own NUTS (``pm.sample(nuts_sampler="pymc")``), compiled with
+        the fitters' backend (:mod:`models.fit.backend`).
     progressbar : bool
         The sampler's progress bar.
     log_likelihood : bool
@@ -77,8 +79,9 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
         return nuts_fitter(model, draws=draws, tune=tune, chains=chains, log_likelihood=log_likelihood,
                            progressbar=progressbar, **kwargs)(random_seed)
     # the pointwise log-likelihood is added by complete (on statistics, the rows', not the statistics')
-    idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model, nuts_sampler="pymc",
-                      progressbar=progressbar, **kwargs)
+    with compile_mode():  # PyMC's NUTS compiles its density and gradient with the fitters' backend (models.fit.backend)
+        idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model,
+                          nuts_sampler="pymc", progressbar=progressbar, **kwargs)
     idata["posterior"].attrs["nuts_sampler"] = nuts_sampler
     return complete(model, idata, log_likelihood)
 
