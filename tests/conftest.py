@@ -26,59 +26,103 @@ def prml_data():
     return x, np.sin(2 * np.pi * x) + 0.3 * generator.normal(size=15)
 
 
-_QUICK_RUN = {}  # the shared quick run of every analysis: its process, folder and log files
+_QUICK_RUN = {}  # the shared quick run of every analysis: its folder, and in the process that started it, the process
 
 
-def _start_quick_run():
-    """Start ``python -m analyses --quick`` in the background, as a user would run it (output to files)."""
+def _start_quick_run(folder):
+    """Start ``python -m analyses --quick`` in the background, as a user would run it (output to files in
+    ``folder``); its exit status is written to ``folder/returncode`` when it ends."""
     import subprocess
     import sys
+    from pathlib import Path
+
+    command = [sys.executable, "-m", "analyses", "--quick", "--seed", "3", "--out", str(folder / "results")]
+    # a shell around the run writes its exit status for every test process to see (with pytest-xdist the tests run
+    # in worker processes, and only the process that started a run can wait for it); its own session, so that
+    # the whole group (the run and its worker processes) can be stopped at the end
+    script = ('"$@" > "$0/stdout.txt" 2> "$0/stderr.txt"; '
+              'echo $? > "$0/returncode.tmp"; mv "$0/returncode.tmp" "$0/returncode"')
+    process = subprocess.Popen(["sh", "-c", script, str(folder), *command], cwd=Path(__file__).resolve().parents[1],
+                               start_new_session=True)
+    _QUICK_RUN["process"] = process
+
+
+def _is_worker(config):
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config):
+    """The folder of the shared quick run, made by the main process and handed to pytest-xdist's workers."""
     import tempfile
     from pathlib import Path
 
-    folder = Path(tempfile.mkdtemp(prefix="quick-results-"))
-    stdout, stderr = open(folder / "stdout.txt", "w"), open(folder / "stderr.txt", "w")
-    command = [sys.executable, "-m", "analyses", "--quick", "--seed", "3", "--out", str(folder / "results")]
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1], stdout=stdout, stderr=stderr,
-                               text=True)
-    _QUICK_RUN.update(process=process, folder=folder, files=(stdout, stderr))
+    if _is_worker(config):
+        _QUICK_RUN["folder"] = Path(config.workerinput["quick_run_folder"])
+    else:
+        _QUICK_RUN["folder"] = Path(tempfile.mkdtemp(prefix="quick-results-"))
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    node.workerinput["quick_run_folder"] = str(_QUICK_RUN["folder"])
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(session, config, items):
-    """The tests that read the shared quick run go last, and the run starts now: the rest of the suite runs on the
-    other core while it computes (about half of `make test`'s time with a cold PyTensor cache)."""
+    """The tests that read the shared quick run go last, and the run starts now: the rest of the suite runs while it
+    computes. Under pytest-xdist a worker only asks for it (the main process starts it, once: below)."""
     readers = [item for item in items if "quick_results" in getattr(item, "fixturenames", ())]
-    if readers and not _QUICK_RUN and not config.option.collectonly:
-        items[:] = [item for item in items if item not in readers] + readers
-        _start_quick_run()
+    if not readers or config.option.collectonly:
+        return
+    items[:] = [item for item in items if item not in readers] + readers
+    if _is_worker(config):
+        (_QUICK_RUN["folder"] / "wanted").touch()
+    elif "process" not in _QUICK_RUN:
+        _start_quick_run(_QUICK_RUN["folder"])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    if (_QUICK_RUN["folder"] / "wanted").exists() and "process" not in _QUICK_RUN:
+        _start_quick_run(_QUICK_RUN["folder"])
 
 
 def pytest_unconfigure(config):
+    import os
     import shutil
+    import signal
 
-    if _QUICK_RUN:
-        if _QUICK_RUN["process"].poll() is None:  # the session ended before the run did
-            _QUICK_RUN["process"].kill()
-            _QUICK_RUN["process"].wait()
-        for handle in _QUICK_RUN["files"]:
-            handle.close()
+    if _is_worker(config):
+        return
+    process = _QUICK_RUN.get("process")
+    if process is not None and process.poll() is None:  # the session ended before the run did
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    if "folder" in _QUICK_RUN:
         shutil.rmtree(_QUICK_RUN["folder"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def quick_results():
+def quick_results(request):
     """One quick run of every analysis, as a user would start it: (results folder, stdout, records by name).
 
-    Shared by all analysis tests so the suite runs each analysis once; started at collection (see above).
+    Shared by all analysis tests (and all pytest-xdist workers) so the suite runs each analysis once; started at
+    collection (see above).
     """
     import json
+    import time
 
     from analyses.report import ANALYSES
 
-    if not _QUICK_RUN:
-        _start_quick_run()
-    process, folder = _QUICK_RUN["process"], _QUICK_RUN["folder"]
-    returncode = process.wait(timeout=1800)
+    folder = _QUICK_RUN["folder"]
+    if not _is_worker(request.config) and "process" not in _QUICK_RUN:  # not seen at collection
+        _start_quick_run(folder)
+    done = folder / "returncode"
+    deadline = time.monotonic() + 1800
+    while not done.exists():
+        assert time.monotonic() < deadline, "the shared quick run did not finish within 30 minutes"
+        time.sleep(0.5)
+    returncode = int(done.read_text())
     stdout, stderr = ((folder / name).read_text() for name in ("stdout.txt", "stderr.txt"))
     assert returncode == 0, stderr[-3000:]
     out = folder / "results"
