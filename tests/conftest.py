@@ -52,20 +52,12 @@ def _is_worker(config):
 
 
 def pytest_configure(config):
-    """The folder of the shared quick run, made by the main process and handed to pytest-xdist's workers; each
-    worker's PyTensor compile folder."""
+    """The folder of the shared quick run, made by the main process and handed to pytest-xdist's workers."""
     import tempfile
     from pathlib import Path
 
     if _is_worker(config):
         _QUICK_RUN["folder"] = Path(config.workerinput["quick_run_folder"])
-        # Its own PyTensor compile folder per worker: PyTensor holds one lock on its compile folder while g++ builds
-        # a module, so processes that share a folder build their C modules one at a time (measured: a 20 s test
-        # took 147 s beside the other worker and the shared run). Set before PyTensor is imported (collection
-        # imports it); the programs a test starts inherit it.
-        own = f"compiledir_format=compiledir_%(platform)s-{config.workerinput['workerid']}"
-        flags = [os.environ.get("PYTENSOR_FLAGS", ""), own]
-        os.environ["PYTENSOR_FLAGS"] = ",".join(flag for flag in flags if flag)
     else:
         _QUICK_RUN["folder"] = Path(tempfile.mkdtemp(prefix="quick-results-"))
 
