@@ -22,6 +22,7 @@ from pytensor.tensor.random.type import RandomType
 from scipy.linalg import solve_triangular
 
 from ..design import design_of
+from ..optimize import hessian
 from .backend import in_compile_mode
 from .map import fit_map
 from .results import check_draws, check_model, complete, idata_from_values, raveled, value_point
@@ -122,6 +123,10 @@ def mean_field_sds(model: pm.Model) -> Callable[[dict], dict]:
     """A function ``start -> {value variable: 1/sqrt(H_ii)}`` (H: Hessian of -log p with log-Jacobians at
     ``start``; log 2, PyMC's default, where H_ii <= 0), compiled once for ``model`` (its data may change).
 
+    H is differenced from the exact compiled gradient (:func:`models.optimize.hessian`, relative error ~1e-10):
+    these sds only start ADVI, and compiling the exact second derivatives cost more than ADVI itself (measured with
+    empty caches: 21 of the 50 s of two ADVI fitters on a 3-parameter model, 27 of the 64 s of a network's ADVI).
+
     Parameters
     ----------
     model : pm.Model
@@ -131,12 +136,13 @@ def mean_field_sds(model: pm.Model) -> Callable[[dict], dict]:
     callable
         ``sds(start: dict) -> dict`` over the value variables.
     """
-    hessian_fn = model.compile_d2logp(vars=model.free_RVs, jacobian=True, negate_output=False)
+    dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True)
     defaults = model.initial_point()
 
     def sds(start):
         theta, unravel = raveled(model, {**defaults, **start})
-        curvature = -np.diag(np.asarray(hessian_fn(unravel(theta)), dtype=float))
+        theta = theta.astype(float)
+        curvature = -np.diag(hessian(lambda point: np.asarray(dlogp_fn(unravel(point)), dtype=float), theta))
         values = np.full_like(theta, np.log(2.0))
         positive = curvature > 0
         values[positive] = 1 / np.sqrt(curvature[positive])
