@@ -88,7 +88,6 @@ def pytest_xdist_node_collection_finished(node, ids):
 
 
 def pytest_unconfigure(config):
-    import os
     import shutil
     import signal
 
