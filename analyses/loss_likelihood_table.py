@@ -16,7 +16,8 @@ Then the posterior, which the classical estimators do not give:
 - a neural network: the MAP curve of a small ReLU MLP (the MSE-trained network) against its posterior predictive
   under a Normal prior (weight decay), by ADVI and NUTS. ReLU, because its units extrapolate linearly: with tanh
   units, mean-field ADVI around the MAP gives a band that hardly widens (the units saturate beyond the data and the
-  output weights are pinned by it), while NUTS does widen (``tests/test_mlp.py``: NUTS on tanh, ADVI on ReLU).
+  output weights are pinned by it), while NUTS does widen (``tests/test_mlp.py``, NUTS on tanh; the ReLU network's
+  ADVI band of this analysis: ``tests/test_loss_likelihood_table.py``).
 
 Every NUTS run goes through the convergence gates, except the MLP's: a network's posterior is multimodal (hidden
 units can swap and flip sign), so its R-hat across chains is not expected to be 1; it is reported, not gated.
