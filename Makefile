@@ -46,11 +46,13 @@ ifneq ($(VENV_PYTHON_OK),1)
 .venv: rebuild-venv
 endif
 
-# File target: the environment is rebuilt when the pinned dependency set changes.
+# File target: the environment is rebuilt when the pinned dependency set changes. pip's --no-compile: it would
+# byte-compile every file of every package (about 45 of the build's 80 s here); Python compiles the modules a run
+# imports when it first imports them (a few seconds, once).
 .venv: pyproject.toml
 	@python=$$(sh -c "$$FIND_PYTHON") && echo "building $(VENV) with $$python ($$($$python --version 2>&1))" && \
 	rm -rf $(VENV) && "$$python" -m venv $(VENV)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --no-compile -e ".[test]"
 	touch $(VENV)
 
 # Which interpreter the .venv target would use, and why not others
