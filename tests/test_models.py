@@ -21,6 +21,7 @@ from models import (
     mse,
     priors,
 )
+from models.fit.backend import compile_mode
 
 
 def test_model_variables_dims_and_coords(prml_data):
@@ -85,7 +86,8 @@ def test_find_map_agrees_with_fit_map_on_well_conditioned_problems(prml_data):
     ]
     for model in cases:
         exact = fit_map(model)
-        found = pm.find_MAP(model=model, progressbar=False)
+        with compile_mode():  # the fitters' backend: numba would compile each new model (~8 s each, cold)
+            found = pm.find_MAP(model=model, progressbar=False)
         # find_MAP stops where scipy's L-BFGS-B meets its default tolerances, ~1e-6 relative
         np.testing.assert_allclose(found["w"], exact["w"], rtol=1e-4, atol=1e-5)
         assert found["sigma"] == pytest.approx(exact["sigma"], rel=1e-5)
