@@ -112,8 +112,9 @@ def _code_digest(analysis_file):
     """Hash of the library, this module and the analysis' own source: an edit there invalidates its cached results."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256()
-    for path in [*sorted(root.glob("models/*.py")), Path(__file__), Path(analysis_file)]:
-        digest.update(path.name.encode() + path.read_bytes())
+    for path in [*sorted(root.glob("models/**/*.py")), Path(__file__), Path(analysis_file)]:
+        digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode()
+                      + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -124,8 +125,16 @@ def _cached(cache, label, config, compute, analysis_file, *, suffix, save, load,
     key = hashlib.sha256((_code_digest(analysis_file) + repr(sorted(config.items()))).encode()).hexdigest()[:20]
     path = Path(cache) / f"{label}-{key}{suffix}"
     if path.exists():
-        print(f"  cached: {label} (code and settings unchanged; {path.name})", flush=True)
-        return load(path)
+        try:
+            result = load(path)
+        except Exception as error:  # a truncated, emptied or overwritten file: whatever its reader
+            # (h5py, netCDF4, xarray) raises; the file is computed again, as if it were missing
+            print(f"  cache: {path.name} cannot be read ({type(error).__name__}); computing {label} again",
+                  flush=True)
+            path.unlink(missing_ok=True)
+        else:
+            print(f"  cached: {label} (code and settings unchanged; {path.name})", flush=True)
+            return result
     start = time.perf_counter()
     result = compute()
     describe(result, time.perf_counter() - start)
@@ -151,7 +160,16 @@ def cached_idata(cache, label, config, compute, analysis_file):
         idata.attrs["compute_seconds"] = seconds
 
     return _cached(cache, label, config, compute, analysis_file, suffix=".nc", describe=describe,
-                   save=lambda idata, path: idata.to_netcdf(str(path)), load=lambda path: az.from_netcdf(path))
+                   save=lambda idata, path: idata.to_netcdf(str(path)),
+                   load=lambda path: _complete(az.from_netcdf(path).load()))  # read now: a damaged file fails here
+
+
+def _complete(stored):
+    """``stored`` (read from the cache) if it carries the ``compute_seconds`` every cached result is written with;
+    else ValueError (e.g. a file overwritten by a valid but empty netCDF file)."""
+    if "compute_seconds" not in stored.attrs:
+        raise ValueError("not a result written by the cache (no compute_seconds)")
+    return stored
 
 
 def _flatten(tree, path=()):
@@ -190,10 +208,11 @@ def cached_arrays(cache, label, config, compute, analysis_file):
                 raise TypeError(f"cached_arrays: {'/'.join(keys)} is not numeric ({value.dtype})")
             dims = [f"v{i}_{axis}" for axis in range(value.ndim)]
             variables[f"v{i}"] = xr.Variable(dims, value, attrs={"path": json.dumps(list(keys))})
-        xr.Dataset(variables).to_netcdf(path)
+        xr.Dataset(variables, attrs={"compute_seconds": tree["compute_seconds"]}).to_netcdf(path)
 
     def load(path):
         with xr.open_dataset(path) as dataset:
+            _complete(dataset)
             return _unflatten((tuple(json.loads(v.attrs["path"])), v.values) for v in dataset.data_vars.values())
 
     def describe(tree, seconds):

@@ -223,6 +223,51 @@ def test_cached_arrays_round_trip_nested_results(tmp_path, capsys):
         report.cached_arrays(tmp_path, "text", {}, lambda: {"name": np.array(["a"])}, __file__)
 
 
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("cached", [report.cached_idata, report.cached_arrays], ids=["idata", "arrays"])
+@pytest.mark.parametrize("damage", [_truncate, lambda path: path.write_bytes(b""),
+                                    lambda path: path.write_bytes(np.random.default_rng(0).bytes(4096)),
+                                    lambda path: path.write_bytes(b"CDF\x01" + bytes(60))],
+                         ids=["truncated", "emptied", "random bytes", "a bare netCDF header"])
+def test_a_damaged_cache_file_is_computed_again_and_reported_in_one_line(cached, damage, tmp_path, capsys):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        if cached is report.cached_arrays:
+            return {"w": np.arange(6.0)}
+        return az.from_dict({"posterior": {"w": np.arange(6.0).reshape(1, 3, 2)}})
+
+    def values(result):
+        return result["w"] if cached is report.cached_arrays else result.posterior["w"].values.ravel()
+
+    cached(tmp_path, "demo", {"seed": 1}, compute, __file__)
+    (path,) = tmp_path.glob("demo-*.nc")
+    damage(path)
+    capsys.readouterr()
+    again = cached(tmp_path, "demo", {"seed": 1}, compute, __file__)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(calls) == 2 and len(lines) == 1 and lines[0].startswith(f"  cache: {path.name} cannot be read (")
+    assert lines[0].endswith("computing demo again")
+    np.testing.assert_array_equal(values(again), np.arange(6.0))
+    third = cached(tmp_path, "demo", {"seed": 1}, compute, __file__)  # the file written again is whole
+    assert len(calls) == 2
+    np.testing.assert_array_equal(values(third), np.arange(6.0))
+
+
+def test_the_cache_key_covers_the_whole_library(monkeypatch):
+    """An edit anywhere in models/ (models/fit/ included) changes the key of every cached result."""
+    before = report._code_digest(__file__)
+    edited = Path(report.__file__).resolve().parents[1] / "models" / "fit" / "sample.py"
+    read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: read_bytes(path) + b"\n# an edit" if path == edited
+                        else read_bytes(path))
+    assert report._code_digest(__file__) != before
+
+
 def test_result_files_get_the_mode_the_umask_gives(tmp_path):
     """Atomic writes go through a temporary file (created 0600); the result is readable as open() would make it."""
     import os
