@@ -47,7 +47,7 @@ def parse_args(argv, description, *, accepts_data=False, prog="python -m analyse
     parser.add_argument("--list", action="store_true", help="list the analyses with what each shows, and exit")
     parser.add_argument("--quick", action="store_true", help="a small smoke run (used by the tests)")
     parser.add_argument("--seed", type=int, default=20211231, help="seed of every random draw (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+    parser.add_argument("--out", type=_folder, default=DEFAULT_OUT,
                         help="results folder (default: results/ of the repository)")
     parser.add_argument("--full", action="store_true", help="scaling: add N = 1e7, from a memory-mapped file")
     parser.add_argument("--only", type=lambda text: text.split(","), default=None, metavar="NAME[,NAME]",
@@ -57,7 +57,7 @@ def parse_args(argv, description, *, accepts_data=False, prog="python -m analyse
     parser.add_argument("--x", type=lambda text: text.split(","), default=None, metavar="COL[,COL]",
                         help="with --data: the input columns")
     parser.add_argument("--t", default=None, metavar="COL", help="with --data: the target column")
-    parser.add_argument("--cache", type=Path, default=None,
+    parser.add_argument("--cache", type=_folder, default=None,
                         help="folder of cached results (default: OUT/.cache); delete it to recompute everything")
     parser.add_argument("--allow-unconverged", action="store_true",
                         help="exit 0 even when an MCMC run fails its convergence gates or a check fails (both are "
@@ -69,14 +69,36 @@ def parse_args(argv, description, *, accepts_data=False, prog="python -m analyse
     unknown = sorted(set(args.only or ()) - set(ANALYSES))
     if unknown:
         parser.error(f"--only: unknown analysis {', '.join(unknown)}; choose from {', '.join(ANALYSES)}")
-    if args.out.exists() and not args.out.is_dir():
-        parser.error(f"--out must be a folder, but {args.out} is a file")
+    for option, folder in (("--out", args.out), ("--cache", args.cache)):
+        problem = folder is not None and not args.list and _unwritable(folder)
+        if problem:
+            parser.error(f"{option} {folder}: {problem}")
     _check_data_options(parser, args, accepts_data)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     # PyMC's progress bars in a terminal; quiet when captured (tests, logs)
     args.progressbar = sys.stderr.isatty() and not args.no_progressbar
     args.cache = args.out / ".cache" if args.cache is None else args.cache
     return args
+
+
+def _folder(text):
+    """An output folder as typed (argparse's type): a path, never the empty string (which would mean ".")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("needs a folder, got an empty name")
+    return Path(text)
+
+
+def _unwritable(folder):
+    """Why ``folder`` cannot hold results (it, or the nearest part of its path that exists, is a file or is not
+    writable), or "" when it can: checked before any work starts."""
+    if folder.exists() and not folder.is_dir():
+        return "must be a folder, but it is a file"
+    existing = next(path for path in (folder, *folder.absolute().parents) if path.exists())
+    if not existing.is_dir():
+        return f"cannot be made: {existing} is a file"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot be written: {existing} is not writable"
+    return ""
 
 
 def _check_data_options(parser, args, accepts_data):

@@ -1,6 +1,7 @@
 """Trustworthy runs: convergence gates, reproducible summaries, crash-safe results."""
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -80,10 +81,35 @@ def test_unconverged_run_is_red_in_the_report_and_fails_the_command(failing_anal
 def test_analyses_command_line_refuses_bad_options(tmp_path):
     for options, message in ((["--seed", "abc"], "invalid int value"), (["--seed", "-1"], "--seed must be >= 0"),
                              (["--only", "nonexistent"], "unknown analysis nonexistent"),
-                             (["--out", str(ROOT / "README.md")], "--out must be a folder")):
+                             (["--out", str(ROOT / "README.md")], "must be a folder, but it is a file"),
+                             (["--out", ""], "--out: needs a folder, got an empty name")):
         completed = subprocess.run([sys.executable, "-m", "analyses", *options], cwd=ROOT, capture_output=True,
                                    text=True, timeout=120)
         assert completed.returncode == 2 and message in completed.stderr, completed.stderr
+        assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize("option", ["--out", "--cache"])
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(option, tmp_path, monkeypatch, capsys):
+    """Refused by the option parser (exit status 2, the folder named), so no analysis starts."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    # as root, a folder's mode does not stop writes: the parser asks os.access, told here what a user would hear
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != read_only and access(path, mode))
+    for folder, message in ((a_file, "must be a folder, but it is a file"),
+                            (a_file / "results", f"cannot be made: {a_file} is a file"),
+                            (a_file / "deeper" / "results", f"cannot be made: {a_file} is a file"),
+                            (read_only / "results", f"cannot be written: {read_only} is not writable"),
+                            (read_only, f"cannot be written: {read_only} is not writable")):
+        with pytest.raises(SystemExit) as stopped:
+            report.parse_args([option, str(folder)], "x")
+        assert stopped.value.code == 2
+        assert f"{option} {folder}: {message}" in capsys.readouterr().err
+    assert not (a_file.parent / "results").exists() and list(read_only.iterdir()) == []
+    report.parse_args([option, str(tmp_path / "new" / "results")], "x")  # a folder to be made under a writable one
 
 
 @pytest.mark.slow
