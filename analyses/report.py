@@ -6,6 +6,7 @@ rename), and the index is rebuilt from every ``<out>/<analysis>/result.json`` pr
 """
 
 import argparse
+import csv
 import hashlib
 import html
 import importlib.metadata
@@ -120,6 +121,12 @@ def _check_data_options(parser, args, accepts_data):
         columns = list(pd.read_csv(args.data, nrows=0).columns)
     except (ValueError, UnicodeDecodeError) as error:
         parser.error(f"--data: {args.data} cannot be read as CSV ({error})")
+    with open(args.data, newline="", encoding="utf-8", errors="replace") as handle:
+        header = next(csv.reader(handle), [])  # as written: pandas renames a repeated name ("a", "a.1")
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        parser.error(f"--data: line 1 of {args.data} names more than one column {', '.join(map(repr, repeated))}; "
+                     "give each column its own name")
     missing = [name for name in [*args.x, args.t] if name not in columns]
     if missing:
         parser.error(f"--x/--t: no column {', '.join(map(repr, missing))} in {args.data}; it has "

@@ -15,11 +15,23 @@ import numpy as np
 PACKAGE = str(Path(__file__).resolve().parent)
 
 
+def refuse_repeated_names(names, what):
+    """ValueError naming each name that occurs more than once in ``names`` (``what``: where they come from)."""
+    counts = {}
+    for label in names:
+        counts[label] = counts.get(label, 0) + 1
+    repeated = [label for label, count in counts.items() if count > 1]
+    if repeated:
+        raise ValueError(f"{what} repeat a name: {', '.join(repr(label) for label in repeated)} (as text, the way "
+                         f"they label the model's coordinates); every one needs its own, e.g. rename the columns")
+
+
 def as_real_array(value, name, *, ndim=(1,)):
     """Return ``value`` as a finite float64 array with ``ndim`` in ``ndim``, or raise naming ``name``."""
     columns = None
     if hasattr(value, "columns") and hasattr(value, "to_numpy"):  # pandas DataFrame
         columns = [str(c) for c in value.columns]
+        refuse_repeated_names(columns, f"{name}'s columns")
     if hasattr(value, "isna") and hasattr(value, "to_numpy"):  # pandas Series/DataFrame
         missing = np.asarray(value.isna()).reshape(len(value), -1)
         if missing.any():

@@ -356,9 +356,21 @@ class GaussianBasis:
         Returns
         -------
         list of str
-            ``"1"`` (with an intercept), then ``"gauss(mu_j)"`` for each centre.
+            ``"1"`` (with an intercept), then ``"gauss(mu_j)"`` for each centre: 4 significant digits, or as many
+            more as it takes to tell the centres apart.
+
+        Examples
+        --------
+        >>> GaussianBasis([0.5, 1.0], width=0.2).feature_names(np.zeros(3))
+        ['1', 'gauss(0.5)', 'gauss(1)']
+        >>> GaussianBasis([0.10001, 0.10002], width=0.2).feature_names(np.zeros(3))
+        ['1', 'gauss(0.10001)', 'gauss(0.10002)']
         """
-        return (["1"] if self.intercept else []) + [f"gauss({c:.4g})" for c in self.centers]
+        for digits in range(4, 18):
+            labels = [f"gauss({c:.{digits}g})" for c in self.centers]
+            if len(set(labels)) == len(labels):
+                break
+        return (["1"] if self.intercept else []) + labels
 
     def _columns(self, x, xp):
         columns = [xp.exp(-((x - c) ** 2) / (2 * self.width**2)) for c in self.centers]

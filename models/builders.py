@@ -38,7 +38,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from ._checks import as_data
+from ._checks import as_data, refuse_repeated_names
 from .basis import LinearBasis
 from .design import Design, RegressionModel, internal_coordinates
 from .likelihoods import Gaussian, Likelihood
@@ -49,6 +49,17 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
     from .priors import Prior, ScalePrior
+
+
+def feature_names(basis, x, columns):
+    """``basis.feature_names(x, columns)``, refused when two features would share a name (the coordinate
+    ``feature`` labels each weight: ``.sel`` and ``az.summary`` need them distinct)."""
+    names = basis.feature_names(x, columns)
+    if "1" in names and columns and "1" in columns:
+        raise ValueError("x has a column named '1', the name of the intercept feature: rename the column (e.g. "
+                         "x.add_prefix('x') for a DataFrame with integer column labels)")
+    refuse_repeated_names(names, f"the features of {type(basis).__name__}")
+    return names
 
 
 def _dependent_features(r, names):
@@ -122,7 +133,7 @@ def regression(x: ArrayLike, t: ArrayLike, *, likelihood: Likelihood, basis=None
     x, t, columns = as_data(x, t)
     basis.check_inputs(x)
     likelihood.check_targets(t)
-    names = basis.feature_names(x, columns)
+    names = feature_names(basis, x, columns)
     prior.check_size(len(names))
     penalty = prior.penalty(len(names))
 
@@ -199,7 +210,7 @@ def _statistics_regression(x, t, likelihood, basis, prior):
     data = ChunkedData(x, t)
     ranges = data.ranges()  # the bases' conditioning depends on the range of x only
     basis.check_inputs(ranges)
-    names = basis.feature_names(ranges, columns)
+    names = feature_names(basis, ranges, columns)
     prior.check_size(len(names))
     penalty = prior.penalty(len(names))
     conditioned = basis.conditioned(ranges)

@@ -1,6 +1,7 @@
 """Bad input: a clear ValueError/TypeError naming the argument, before any PyMC graph is built."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import models
@@ -77,6 +78,21 @@ CASES = [
      r"rank deficient: feature\(s\) \['x1'\]"),
     ("degree too high for N", lambda: gaussian_regression(X[:3], T[:3], basis=PolynomialBasis(4)), ValueError,
      r"rank deficient: feature\(s\) \['x\^3', 'x\^4'\]"),
+    # names: every weight needs its own label on the coordinate "feature", never two merged into one
+    ("pandas' integer column labels", lambda: gaussian_regression(pd.DataFrame(np.column_stack([X, X**2])), T),
+     ValueError, r"x has a column named '1', the name of the intercept feature"),
+    ("a column named like the intercept", lambda: gaussian_regression(pd.DataFrame({"1": X}), T), ValueError,
+     r"x has a column named '1'"),
+    ("a column named twice", lambda: gaussian_regression(
+        pd.DataFrame(np.column_stack([X, X**2]), columns=["a", "a"]), T), ValueError,
+     r"x's columns repeat a name: 'a'"),
+    ("the same name as number and text", lambda: gaussian_regression(
+        pd.DataFrame({0: X, "0": X**2}), T), ValueError, r"x's columns repeat a name: '0'"),
+    ("repeated statistics columns", lambda: gaussian_regression(
+        pd.DataFrame(np.column_stack([X, X**2]), columns=["b", "b"]), T, sufficient_statistics=True), ValueError,
+     r"x's columns repeat a name: 'b'"),
+    ("identical Gaussian centres", lambda: gaussian_regression(X, T, basis=GaussianBasis([0.5, 0.5], 0.2)),
+     ValueError, r"the features of GaussianBasis repeat a name: 'gauss\(0.5\)'"),
 ]
 
 

@@ -163,3 +163,20 @@ def test_other_analyses_refuse_data_and_bad_values_are_named(diabetes_csv, tmp_p
     assert completed.returncode == 2, completed.stderr[-2000:]
     assert "error: --data" in completed.stderr and "in column(s) 'bmi', first at row(s) 7" in completed.stderr
     assert not (tmp_path / "out" / "your_data").exists()  # nothing half-written
+
+
+@pytest.mark.parametrize("header, options, message", [
+    ("a,a,y", ["--x", "a", "--t", "y"], "line 1 of {csv} names more than one column 'a'"),
+    ("a,b,y,b", ["--x", "a", "--t", "y"], "names more than one column 'b'"),
+    ("1,b,y", ["--x", "1,b", "--t", "y"], "x has a column named '1', the name of the intercept feature"),
+], ids=["repeated input", "repeated unused column", "a column named like the intercept"])
+def test_column_names_that_would_merge_two_weights_are_refused(header, options, message, tmp_path):
+    """pandas renames a repeated header ("a", "a.1") and the intercept is named "1": refused, exit 2, never merged."""
+    rng = np.random.default_rng(5)
+    path = tmp_path / "names.csv"
+    width = len(header.split(","))
+    np.savetxt(path, rng.normal(size=(30, width)), delimiter=",", header=header, comments="", fmt="%.6f")
+    completed = run("--data", path, *options, "--out", tmp_path / "out", timeout=300)
+    assert completed.returncode == 2, completed.stderr[-2000:]
+    assert message.format(csv=path) in completed.stderr and "Traceback" not in completed.stderr
+    assert not (tmp_path / "out" / "your_data").exists()
