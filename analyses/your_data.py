@@ -233,7 +233,14 @@ def checks(result):
 
 
 def figures(result):
-    """The posterior predictive intervals of the observations, and the marginal posteriors with the MAP."""
+    """The posterior predictive intervals of the observations, and the marginal posteriors with the MAP.
+
+    The user's column names are data: shown as typed, never read as matplotlib's mathtext (``$...$``)."""
+    with plt.rc_context({"text.parse_math": False}):
+        return _figures(result)
+
+
+def _figures(result):
     setting, s, predictive = result["config"], result["summary"], result["predictive"]
     if len(setting["x"]) == 1:
         predictive_caption = (f"Posterior predictive {PERCENT} equal-tailed intervals of the observations (blue band) "

@@ -31,20 +31,25 @@ def diabetes_csv(tmp_path_factory):
     return path
 
 
+A, B, T = "$a$ (in $)", "b_1^2 <i>x</i>", "y & <z>"  # the small file's columns: x, and the target
+
+
 @pytest.fixture(scope="module")
 def small_result(tmp_path_factory):
-    """your_data's quick compute on a small file of its own: 60 rows, two inputs, y = 1 + 2a - b + N(0, 0.5^2)."""
+    """your_data's quick compute on a small file of its own: 60 rows, two inputs, y = 1 + 2a - b + N(0, 0.5^2).
+
+    The columns are named like markup (matplotlib's mathtext, HTML): names are data, shown verbatim."""
     rng = np.random.default_rng(60)
     inputs = rng.normal(size=(60, 2))
     path = tmp_path_factory.mktemp("small") / "small.csv"
-    pd.DataFrame({"a": inputs[:, 0], "b": inputs[:, 1],
-                  "y": 1 + inputs @ [2.0, -1.0] + 0.5 * rng.normal(size=60)}).to_csv(path, index=False)
-    setting = your_data.config(quick=True, data=path, x=["a", "b"], t="y")
+    pd.DataFrame({A: inputs[:, 0], B: inputs[:, 1],
+                  T: 1 + inputs @ [2.0, -1.0] + 0.5 * rng.normal(size=60)}).to_csv(path, index=False)
+    setting = your_data.config(quick=True, data=path, x=[A, B], t=T)
     return your_data.compute(setting, np.random.default_rng(61))
 
 
 def test_checks_hold_on_a_small_file(small_result):
-    assert small_result["summary"]["features"] == ["1", "a", "b"]
+    assert small_result["summary"]["features"] == ["1", A, B]
     outcomes = your_data.checks(small_result)
     assert len(outcomes) == 4 and all(c["ok"] is True for c in outcomes), outcomes
 
@@ -180,3 +185,24 @@ def test_column_names_that_would_merge_two_weights_are_refused(header, options, 
     assert completed.returncode == 2, completed.stderr[-2000:]
     assert message.format(csv=path) in completed.stderr and "Traceback" not in completed.stderr
     assert not (tmp_path / "out" / "your_data").exists()
+
+
+def test_column_names_appear_verbatim_in_the_figures_and_the_page(small_result, tmp_path):
+    """Dollar signs, underscores, carets and tags in column names are text: no mathtext, no markup."""
+    import html
+
+    from analyses import report
+
+    drawn = your_data.figures(small_result)
+    for figure, _ in drawn.values():
+        figure.canvas.draw()  # a mathtext parse would fail (or silently typeset) here
+        named = [text for text in figure.findobj(plt.Text) if any(name in text.get_text() for name in (A, B, T))]
+        assert named and all(text.get_parse_math() is False for text in named), [t.get_text() for t in named]
+    texts = {text.get_text() for figure, _ in drawn.values() for text in figure.findobj(plt.Text)}
+    assert any(A in text for text in texts) and any(B in text for text in texts), texts
+    report.write_result(tmp_path, your_data.NAME, title=small_result.get("title", your_data.TITLE),
+                        claim=your_data.CLAIM, paragraph=your_data.text(small_result), figures=drawn,
+                        tables=your_data.tables(small_result), summary=small_result["summary"],
+                        checks=your_data.checks(small_result))
+    page = (tmp_path / "index.html").read_text()
+    assert html.escape(A) in page and html.escape(B) in page and "<i>x</i>" not in page
