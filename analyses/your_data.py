@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.linear_model import LinearRegression
 
 from models import (
+    check_posterior,
     convergence,
     exact_posterior,
     fit_map,
@@ -170,7 +171,9 @@ def load_model(path, x_columns, t_column):
     missing values) ends the run with status 2 and the builder's reason, as a bad option does."""
     x, t = load(path, x_columns, t_column)
     try:
-        return x, t, gaussian_regression(x, t)
+        model = gaussian_regression(x, t)
+        check_posterior(model)  # this run samples the posterior: an improper one is refused now, not after the MAP
+        return x, t, model
     except (TypeError, ValueError) as error:  # the builder names the column and the problem
         print(f"error: --data {path}: {error}", file=sys.stderr)
         sys.exit(2)

@@ -9,7 +9,7 @@ The public names, a contract the analyses, notebooks and later work rely on::
     from models import sample_posterior, nuts_fitter, convergence               # NUTS and its gates
     from models import predict, add_log_likelihood                              # predictive, LOO
     from models import LinearBasis, PolynomialBasis, GaussianBasis, priors, likelihoods
-    from models import Design, RegressionModel, design_of                       # what a builder decided
+    from models import Design, RegressionModel, design_of, check_posterior      # what a builder decided
     from models import mlp_initial_point, mlp_forward, mlp_predictive
 
 Layout: ``basis``, ``priors``, ``likelihoods`` (the families), ``design`` (what a builder decided), ``builders`` and
@@ -20,7 +20,7 @@ module per rung) and ``diagnostics``.
 from . import likelihoods, priors
 from .basis import GaussianBasis, LinearBasis, PolynomialBasis
 from .builders import gaussian_regression, regression
-from .design import Design, RegressionModel, design_of
+from .design import Design, RegressionModel, check_posterior, design_of
 from .diagnostics import convergence
 from .fit import (
                   add_log_likelihood,
@@ -50,6 +50,7 @@ __all__ = [
     "RegressionModel",
     "add_log_likelihood",
     "advi_fitter",
+    "check_posterior",
     "convergence",
     "design_of",
     "empirical_bayes",

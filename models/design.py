@@ -92,6 +92,21 @@ class Design:
         """
         return self.conditioned.T @ self.r_inverse
 
+    def check_posterior(self, model: pm.Model) -> None:
+        """Under a flat prior on w, the likelihood's condition for a proper posterior
+        (:meth:`models.likelihoods.Likelihood.check_posterior`): a ValueError before any sampling.
+
+        Parameters
+        ----------
+        model : pm.Model
+            The model this design belongs to (for its number of observations).
+        """
+        penalty = self.penalty
+        if penalty is None or not penalty.is_flat:
+            return
+        n = self.statistics.n if self.statistics is not None else len(model["t_obs"].get_value())
+        self.likelihood.check_posterior(n, self.p)
+
     @property
     def penalty(self) -> Penalty | None:
         """The prior's :class:`models.priors.Penalty` for this basis, or None when it is not of the L1 + L2 form.
@@ -367,6 +382,14 @@ class RegressionModel(pm.Model):
         if self._design is None or self._sealed != _variables(self):
             return None
         return self._design
+
+
+def check_posterior(model: pm.Model) -> None:
+    """For a model a builder made (:func:`design_of`), refuse an improper posterior before any sampling
+    (:meth:`Design.check_posterior`); other models are the user's to specify."""
+    design = design_of(model)
+    if design is not None:
+        design.check_posterior(model)
 
 
 def design_of(model: pm.Model, kind: type = Design):

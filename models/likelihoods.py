@@ -569,6 +569,47 @@ class Likelihood:
                 f"(priors.Normal), fix {name}, or use fewer features"
             )
 
+    def check_posterior(self, n: int, p: int) -> None:
+        r"""Under a flat prior on w, refuse a posterior that does not integrate though the MAP exists.
+
+        With w integrated out, a learned scale's marginal posterior falls as :math:`s^{-(n - p + k)}` for large
+        :math:`s` under an improper prior :math:`p(s) \propto s^{-k}` (the prior's ``power_law``): integrable only
+        for :math:`n - p + k > 1`, i.e. N >= p + 2 under ``HalfFlat`` (k = 0) and N >= p + 1 under ``Jeffreys``
+        (k = 1). The MAP needs N >= p + 1 only (:meth:`check_maximum`), so this is checked by the posterior
+        fitters, before any sampling.
+
+        Parameters
+        ----------
+        n : int
+            The number of observations.
+        p : int
+            The number of weights.
+
+        Raises
+        ------
+        ValueError
+            When the scale is learned under an improper power-law prior and ``n < p + 2 - k``.
+
+        Examples
+        --------
+        >>> from models import priors
+        >>> Gaussian(sigma_prior=priors.Jeffreys()).check_posterior(n=4, p=3)  # N = p + 1: proper
+        >>> Gaussian().check_posterior(n=4, p=3)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: N = 4 observations for p = 3 weights under a flat prior on w and HalfFlat() on sigma: ...
+        """
+        scale_prior = self.prior_of_scale
+        k = None if scale_prior is None else scale_prior.power_law
+        if k is not None and n < p + 2 - k:
+            name = self.scale_name
+            raise ValueError(
+                f"N = {n} observations for p = {p} weights under a flat prior on w and {scale_prior!r} on {name}: "
+                f"{name}'s marginal posterior falls as {name}^-{n - p + k} for large {name}, which does not "
+                f"integrate, so the posterior is improper (this prior needs N >= {p + 2 - k}); put a proper prior on "
+                f"{name} (priors.HalfNormal) or on w (priors.Normal), fix {name}, or use fewer features"
+            )
+
     def map_start(self, x: np.ndarray, t: np.ndarray, design: Design) -> dict:
         """A starting point for the MAP search, in the model's own variables (``w_internal`` and the scale).
 

@@ -142,3 +142,56 @@ def test_pandas_missing_values_are_named(rng):
         gaussian_regression(frame, np.ones(3), basis=LinearBasis())
     with pytest.raises(ValueError, match=r"t has 2 missing value\(s\) \(NaN/None\), first at row\(s\) 10, 12;"):
         gaussian_regression(frame["b"], pandas.Series([1.0, None, None], index=[11, 10, 12]), basis=LinearBasis())
+
+
+# --- an improper posterior whose MAP exists: refused by every posterior fitter, before any sampling -------------
+FITTERS = {
+    "sample_posterior": lambda m: sample_posterior(m, draws=10, tune=10, chains=1),
+    "sample_posterior pymc": lambda m: sample_posterior(m, draws=10, tune=10, chains=1, nuts_sampler="pymc"),
+    "nuts_fitter": lambda m: models.nuts_fitter(m, draws=10, tune=10, chains=1),
+    "exact_posterior": lambda m: exact_posterior(m, draws=10),
+    "fit_laplace": lambda m: models.fit_laplace(m, draws=10),
+    "fit_advi": lambda m: models.fit_advi(m, n=10, draws=10),
+    "advi_fitter": lambda m: models.advi_fitter(m, n=10),
+    "fit_pathfinder": lambda m: models.fit_pathfinder(m, draws=10),
+}
+# (N, p, scale prior, likelihood): the scale's marginal falls as s^-(N - p + k) under p(s) ~ s^-k
+IMPROPER = {
+    "HalfFlat, N = p + 1": lambda: gaussian_regression(X[:4], T[:4], basis=PolynomialBasis(2)),
+    "HalfFlat, N = p + 1, statistics": lambda: gaussian_regression(X[:4], T[:4], basis=PolynomialBasis(2),
+                                                                  sufficient_statistics=True),
+    "HalfFlat, 2-D x": lambda: gaussian_regression(np.column_stack([X, X**2])[:4], T[:4]),
+    "Laplace, HalfFlat scale": lambda: models.regression(
+        X[:3], T[:3], likelihood=models.likelihoods.Laplace(scale_prior=priors.HalfFlat())),
+}
+
+
+@pytest.mark.parametrize("fitter", FITTERS.values(), ids=FITTERS.keys())
+@pytest.mark.parametrize("build", IMPROPER.values(), ids=IMPROPER.keys())
+def test_an_improper_posterior_is_refused_before_any_sampling(build, fitter, monkeypatch):
+    import nutpie
+    import pymc
+
+    model = build()
+    fit_map(model)  # the MAP exists (N >= p + 1)
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampling started before the posterior was checked")
+
+    for owner, name in ((pymc, "sample"), (pymc, "fit"), (pymc, "ADVI"), (nutpie, "compile_pymc_model")):
+        monkeypatch.setattr(owner, name, no_sampling)
+    with pytest.raises(ValueError, match=r"observations for p = \d+ weights under a flat prior on w and HalfFlat\(\) "
+                                         r"on (sigma|scale): .* the posterior is improper \(this prior needs N >= "):
+        fitter(model)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: gaussian_regression(X[:4], T[:4], basis=PolynomialBasis(2), sigma_prior=priors.Jeffreys()),
+    lambda: gaussian_regression(X[:5], T[:5], basis=PolynomialBasis(2)),
+    lambda: gaussian_regression(X[:4], T[:4], basis=PolynomialBasis(2), sigma_prior=priors.HalfNormal(1.0)),
+], ids=["Jeffreys, N = p + 1", "HalfFlat, N = p + 2", "HalfNormal, N = p + 1"])
+def test_a_proper_posterior_at_the_edge_is_accepted(build):
+    """A proper posterior one observation from the edge (or with a proper prior) goes to the fitters."""
+    model = build()
+    draws = models.fit_laplace(model, draws=20, random_seed=0, log_likelihood=False).posterior
+    assert np.isfinite(draws["w"].values).all()

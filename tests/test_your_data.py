@@ -206,3 +206,14 @@ def test_column_names_appear_verbatim_in_the_figures_and_the_page(small_result, 
                         checks=your_data.checks(small_result))
     page = (tmp_path / "index.html").read_text()
     assert html.escape(A) in page and html.escape(B) in page and "<i>x</i>" not in page
+
+
+def test_a_file_too_short_for_a_proper_posterior_is_refused_before_sampling(tmp_path):
+    """4 rows, 2 inputs and an intercept: the MAP exists (N = p + 1) but the flat-prior posterior does not."""
+    path = tmp_path / "short.csv"
+    rows = np.random.default_rng(2).normal(size=(4, 3))
+    np.savetxt(path, rows, delimiter=",", header="a,b,y", comments="", fmt="%.6f")
+    completed = run("--data", path, "--x", "a,b", "--t", "y", "--out", tmp_path / "out", timeout=300)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
+    assert f"error: --data {path}: N = 4 observations for p = 3 weights" in completed.stderr
+    assert "the posterior is improper (this prior needs N >= 5)" in completed.stderr

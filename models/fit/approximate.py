@@ -21,7 +21,7 @@ from pymc.pytensorf import reseed_rngs
 from pytensor.tensor.random.type import RandomType
 from scipy.linalg import solve_triangular
 
-from ..design import design_of
+from ..design import check_posterior, design_of
 from ..optimize import hessian
 from .backend import in_compile_mode
 from .map import fit_map
@@ -99,6 +99,7 @@ def fit_laplace(model: pm.Model, *, draws: int = 1000, random_seed: int | np.ran
         ``posterior`` (one chain of ``draws``), ``observed_data``, ``constant_data``, ``log_likelihood``.
     """
     check_model(model)
+    check_posterior(model)
     draws = check_draws(draws, "draws")
     design = design_of(model)
     if design is not None and not design.likelihood.smooth:
@@ -181,6 +182,7 @@ def advi_fitter(model: pm.Model, *, n: int = 10_000, log_likelihood: bool = True
         (one chain); ``progressbar`` prints a line at every tenth of the steps.
     """
     check_model(model)
+    check_posterior(model)
     n = check_draws(n, "n")
     sds_at = mean_field_sds(model)
     inference = pm.ADVI(model=model, start=_map_value_point(model))
@@ -333,6 +335,7 @@ def fit_pathfinder(model: pm.Model, *, draws: int = 1000, random_seed: int | Non
     True
     """
     check_model(model)
+    check_posterior(model)
     draws = check_draws(draws, "draws")
     kwargs.setdefault("parallel", False)
     kwargs.setdefault("num_draws_per_path", max(1000, draws))

@@ -27,7 +27,7 @@ from scipy.linalg import solve_triangular
 
 from .._checks import as_data
 from ..basis import LinearBasis
-from ..design import design_of
+from ..design import check_posterior, design_of
 from ..optimize import ridge_rows
 from .results import check_draws, check_model, posterior_from_internal
 
@@ -132,6 +132,7 @@ def exact_posterior(model: pm.Model, *, draws: int = 1000, random_seed: int | np
     """
     check_model(model)
     draws = check_draws(draws, "draws")
+    check_posterior(model)
     design, case = _conjugate_case(model)
     data = design.gaussian_data(model)
     rng = np.random.default_rng(random_seed)

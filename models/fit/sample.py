@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pymc as pm
 
+from ..design import check_posterior
 from .backend import compile_mode
 from .results import check_draws, check_model, complete
 
@@ -70,6 +71,7 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
     ('nutpie', {'chain': 2, 'draw': 100, 'feature': 2})
     """
     check_model(model)
+    check_posterior(model)
     if kwargs.get("sampler") in NUTS_SAMPLERS:  # the suite's old keyword; nutpie's own sampler= ("mclmc") passes
         raise TypeError("sample_posterior takes nuts_sampler= (PyMC's name), not sampler=")
     draws, tune, chains = check_draws(draws, "draws"), check_draws(tune, "tune"), check_draws(chains, "chains")
@@ -113,6 +115,7 @@ def nuts_fitter(model: pm.Model, *, draws: int = 1000, tune: int = 1000, chains:
     import nutpie
 
     check_model(model)
+    check_posterior(model)
     draws, tune, chains = check_draws(draws, "draws"), check_draws(tune, "tune"), check_draws(chains, "chains")
     compiled = nutpie.compile_pymc_model(model)
     kwargs.setdefault("save_warmup", False)
