@@ -26,12 +26,31 @@ def refuse_repeated_names(names, what):
                          f"they label the model's coordinates); every one needs its own, e.g. rename the columns")
 
 
+def _refuse_pandas_dtypes(value, name, columns):
+    """A TypeError naming the first column of a pandas DataFrame (or the Series) that does not hold real numbers."""
+    from pandas.api import types
+
+    dtypes = value.dtypes.items() if columns is not None else [(None, value.dtypes)]
+    for label, dtype in dtypes:
+        where = f"{name}'s column {str(label)!r}" if label is not None else name
+        if types.is_bool_dtype(dtype):
+            raise TypeError(f"{where} is boolean (dtype {dtype}); pass numbers (e.g. .astype(float) if 0/1 is meant)")
+        if isinstance(dtype, types.CategoricalDtype):
+            raise TypeError(f"{where} is categorical (dtype {dtype}): encode it as numbers first (e.g. "
+                            "pandas.get_dummies)")
+        if not types.is_numeric_dtype(dtype) or types.is_complex_dtype(dtype):
+            raise TypeError(f"{where} does not hold real numbers (dtype {dtype}): convert it first (e.g. "
+                            "pandas.to_numeric for numbers stored as text)")
+
+
 def as_real_array(value, name, *, ndim=(1,)):
     """Return ``value`` as a finite float64 array with ``ndim`` in ``ndim``, or raise naming ``name``."""
     columns = None
     if hasattr(value, "columns") and hasattr(value, "to_numpy"):  # pandas DataFrame
         columns = [str(c) for c in value.columns]
         refuse_repeated_names(columns, f"{name}'s columns")
+    if hasattr(value, "dtypes") and hasattr(value, "to_numpy"):  # pandas: name the columns that are not numbers
+        _refuse_pandas_dtypes(value, name, columns)
     if hasattr(value, "isna") and hasattr(value, "to_numpy"):  # pandas Series/DataFrame
         missing = np.asarray(value.isna()).reshape(len(value), -1)
         if missing.any():
@@ -40,8 +59,13 @@ def as_real_array(value, name, *, ndim=(1,)):
             rows = [str(label) for label in value.index[missing.any(axis=1)][:5]]
             raise ValueError(f"{name} has {int(missing.sum())} missing value(s) (NaN/None){where}, first at row(s) "
                              f"{', '.join(rows)}; drop or impute them first")
-        value = value.to_numpy()
-    array = np.asarray(value)
+        value = value.to_numpy(dtype=np.float64)  # every column numeric (above): nullable Int64 too
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # NumPy's "inhomogeneous shape"
+        lengths = sorted({len(row) for row in value if hasattr(row, "__len__")})
+        raise ValueError(f"{name} is ragged: its rows have different lengths ({', '.join(map(str, lengths))}); "
+                         "every row needs one value per input") from error
     if array.dtype == bool:
         raise TypeError(f"{name} is a boolean array; pass numbers (e.g. {name}.astype(float) if 0/1 is meant)")
     if array.dtype.kind not in "iuf":
@@ -49,6 +73,8 @@ def as_real_array(value, name, *, ndim=(1,)):
     if array.ndim not in ndim:
         allowed = " or ".join(f"{d}-D" for d in ndim)
         raise ValueError(f"{name} must be {allowed}, got shape {array.shape}")
+    if array.ndim == 2 and array.shape[1] == 0 and array.shape[0] > 0:
+        raise ValueError(f"{name} has {array.shape[0]} rows but no columns: at least one input is needed")
     if array.size == 0 or array.shape[0] == 0:
         raise ValueError(f"{name} is empty: at least one observation is needed")
     array = array.astype(np.float64)

@@ -91,6 +91,22 @@ CASES = [
     ("repeated statistics columns", lambda: gaussian_regression(
         pd.DataFrame(np.column_stack([X, X**2]), columns=["b", "b"]), T, sufficient_statistics=True), ValueError,
      r"x's columns repeat a name: 'b'"),
+    # shapes and kinds of x that are not a table of real numbers: named
+    ("x with no columns", lambda: gaussian_regression(np.zeros((8, 0)), T), ValueError,
+     r"x has 8 rows but no columns"),
+    ("ragged rows", lambda: gaussian_regression([[1.0, 2.0], [3.0], [4.0, 5.0]], T[:3]), ValueError,
+     r"x is ragged: its rows have different lengths \(1, 2\)"),
+    ("categorical column", lambda: gaussian_regression(
+        pd.DataFrame({"colour": pd.Categorical(list("rgbrgbrg")), "size": X}), T), TypeError,
+     r"x's column 'colour' is categorical \(dtype category\)"),
+    ("numbers as text", lambda: gaussian_regression(pd.DataFrame({"size": X, "price": X.astype(str)}), T),
+     TypeError, r"x's column 'price' does not hold real numbers \(dtype (str|object)\)"),
+    ("a boolean column", lambda: gaussian_regression(pd.DataFrame({"size": X, "sold": X > 0.5}), T), TypeError,
+     r"x's column 'sold' is boolean"),
+    ("dates", lambda: gaussian_regression(pd.DataFrame({"day": pd.date_range("2026-01-01", periods=8)}), T),
+     TypeError, r"x's column 'day' does not hold real numbers \(dtype datetime64"),
+    ("categorical target", lambda: gaussian_regression(X, pd.Series(pd.Categorical(list("abababab")))), TypeError,
+     r"t is categorical"),
     ("identical Gaussian centres", lambda: gaussian_regression(X, T, basis=GaussianBasis([0.5, 0.5], 0.2)),
      ValueError, r"the features of GaussianBasis repeat a name: 'gauss\(0.5\)'"),
 ]
@@ -195,3 +211,9 @@ def test_a_proper_posterior_at_the_edge_is_accepted(build):
     model = build()
     draws = models.fit_laplace(model, draws=20, random_seed=0, log_likelihood=False).posterior
     assert np.isfinite(draws["w"].values).all()
+
+
+def test_nullable_integer_columns_are_numbers():
+    frame = pd.DataFrame({"a": pd.array([1, 2, 3, 5, 4, 7, 6, 8], dtype="Int64"), "b": X**2})
+    np.testing.assert_array_equal(fit_map(gaussian_regression(frame, T, sigma=0.3))["w"],
+                                  fit_map(gaussian_regression(frame.astype(float), T, sigma=0.3))["w"])
