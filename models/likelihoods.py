@@ -499,16 +499,46 @@ class Likelihood:
         return t
 
     def check_targets(self, t: np.ndarray) -> None:
-        """Any finite real target is in the support.
+        """Any finite real target is in the support, at a scale whose squares float64 can sum.
 
-        Does nothing in the base class; a family with a smaller support raises a ValueError naming the first
-        offending rows.
+        In the base class: a ValueError when ``max |t|`` is so large that the sum of the N squares overflows, or so
+        small that the squares fall below float64's normal numbers (losing digits, then underflowing to 0); the
+        fits would otherwise end in a singular matrix or an exact fit, which are not properties of the data.
+        A family with a smaller support raises a ValueError naming the first offending rows.
 
         Parameters
         ----------
         t : ndarray (N,)
             The targets (already checked to be finite).
+
+        Examples
+        --------
+        >>> Gaussian().check_targets(np.array([1e200, 2e200]))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: t's largest |value| is 2e+200: ... would overflow float64 ...; rescale t (e.g. t / 1e+200: ...)
         """
+        self.check_target_scale(float(np.max(np.abs(t))), len(t))
+
+    def check_target_scale(self, largest: float, n: int) -> None:
+        """A ValueError when targets with ``max |t| = largest`` cannot be squared and summed N times in float64
+        (:meth:`check_targets`; the sufficient statistics' builder calls it with the largest |t| of its pass).
+
+        Parameters
+        ----------
+        largest : float
+            ``max |t|``.
+        n : int
+            The number of observations.
+        """
+        high = np.sqrt(np.finfo(float).max / n) * 1e-3  # margin for the other terms of the sums
+        low = np.sqrt(np.finfo(float).tiny / np.finfo(float).eps)  # squares keep all 53 bits above this
+        if largest > high or 0 < largest < low:
+            power = 10.0 ** np.floor(np.log10(largest))
+            raise ValueError(f"t's largest |value| is {largest:.3g}: the sums of squares of the fits would "
+                             f"{'overflow' if largest > high else 'underflow'} float64 (at N = {n}, max |t| must lie "
+                             f"in [{low:.1e}, {high:.1e}]); rescale t (e.g. t / {power:.0e}: the weights and the "
+                             "noise scale change by the same factor)")
 
     def whitening_scale(self, z: np.ndarray, t: np.ndarray) -> float:
         """A nominal noise scale of the linear predictor, to whiten the sampler's coordinates.

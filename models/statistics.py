@@ -155,15 +155,19 @@ class ChunkedData:
                 for s in range(0, self.n, self.chunk_rows)]
 
     def ranges(self):
-        """Column minima and maxima of x, as a 2-row array shaped like x (what the bases' conditioning needs).
+        """Column minima and maxima of x, as a 2-row array shaped like x (what the bases' conditioning needs), and
+        the largest |t|, in one pass.
 
         Returns
         -------
         ndarray (2,) or (2, D)
             The minima, then the maxima, of every column.
+        float
+            ``max |t|`` (for :meth:`models.likelihoods.Likelihood.check_target_scale`).
         """
-        pieces = self.map(lambda x, t: np.stack([x.min(axis=0), x.max(axis=0)]))
-        return np.stack([np.min([p[0] for p in pieces], axis=0), np.max([p[1] for p in pieces], axis=0)])
+        pieces = self.map(lambda x, t: (np.stack([x.min(axis=0), x.max(axis=0)]), float(np.max(np.abs(t)))))
+        ranges = np.stack([np.min([p[0][0] for p in pieces], axis=0), np.max([p[0][1] for p in pieces], axis=0)])
+        return ranges, max(p[1] for p in pieces)
 
 
 def _apply(function, x, t, start):

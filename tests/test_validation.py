@@ -107,6 +107,15 @@ CASES = [
      TypeError, r"x's column 'day' does not hold real numbers \(dtype datetime64"),
     ("categorical target", lambda: gaussian_regression(X, pd.Series(pd.Categorical(list("abababab")))), TypeError,
      r"t is categorical"),
+    # a scale float64 cannot square and sum: refused with the reason, not a singular matrix or an "exact fit"
+    ("huge targets", lambda: gaussian_regression(X, 1e200 * (T + 1)), ValueError,
+     r"t's largest \|value\| is 1.84e\+200: the sums of squares of the fits would overflow float64 .* t / 1e\+200"),
+    ("tiny targets", lambda: gaussian_regression(X, 1e-200 * (T + 1)), ValueError,
+     r"would underflow float64 \(at N = 8, max \|t\| must lie in \[1.0e-146, "),
+    ("huge targets, statistics", lambda: gaussian_regression(X, 1e200 * (T + 1), sufficient_statistics=True),
+     ValueError, r"t's largest \|value\| is 1.84e\+200: the sums of squares of the fits would overflow"),
+    ("huge Laplace targets", lambda: models.regression(X, -1e170 * T, likelihood=models.likelihoods.Laplace()),
+     ValueError, r"t's largest \|value\| is 8.41e\+169"),
     ("identical Gaussian centres", lambda: gaussian_regression(X, T, basis=GaussianBasis([0.5, 0.5], 0.2)),
      ValueError, r"the features of GaussianBasis repeat a name: 'gauss\(0.5\)'"),
 ]
@@ -217,3 +226,12 @@ def test_nullable_integer_columns_are_numbers():
     frame = pd.DataFrame({"a": pd.array([1, 2, 3, 5, 4, 7, 6, 8], dtype="Int64"), "b": X**2})
     np.testing.assert_array_equal(fit_map(gaussian_regression(frame, T, sigma=0.3))["w"],
                                   fit_map(gaussian_regression(frame.astype(float), T, sigma=0.3))["w"])
+
+
+@pytest.mark.parametrize("scale", [1e-140, 1e-20, 1e20, 1e140])
+def test_far_from_one_but_representable_targets_give_scaled_weights(scale):
+    """Least squares is equivariant: t * c gives w * c and sigma * c (to rounding), however far c is from 1."""
+    reference = fit_map(gaussian_regression(X, T + X**2))
+    scaled = fit_map(gaussian_regression(X, scale * (T + X**2)))
+    np.testing.assert_allclose(scaled["w"] / scale, reference["w"], rtol=1e-9)
+    assert scaled["sigma"] / scale == pytest.approx(reference["sigma"], rel=1e-9)
