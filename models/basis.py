@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._checks import non_negative_int, positive_scalar, scalar_or_vector
+from ._checks import PACKAGE, non_negative_int, positive_scalar, scalar_or_vector
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -312,7 +312,27 @@ class PolynomialBasis:
                     for j in range(k + 1):
                         value = coefficient * comb(k, j) * (-c) ** (k - j) / s**k
                         to_w[j][n] += value / s if shift else value
+        _warn_if_coefficients_are_noise(self.degree, to_w, s, shift)
         return Conditioned(transform, tuple(map(tuple, to_w)))
+
+
+def _warn_if_coefficients_are_noise(degree, to_w, scale, shift):
+    """Warn when float64 cannot carry the raw monomial coefficients: ``w = T a`` with the exact T, but a (fitted in
+    Legendre coordinates, to rounding) reaches w through a map whose condition number, on the inputs' own scale
+    (coefficients of (x/s)^j), exceeds 1/eps, so no digit of w is assured. Fits and predictions are unaffected
+    (they are computed in Legendre coordinates)."""
+    shape = np.array([[float(value * scale ** (j + shift)) for value in row] for j, row in enumerate(to_w)])
+    with np.errstate(all="ignore"):
+        condition = np.linalg.cond(shape) if np.isfinite(shape).all() else np.inf
+    if not condition * np.finfo(float).eps < 1:
+        import warnings
+
+        warnings.warn(f"PolynomialBasis({degree}): its raw monomial coefficients w are beyond float64 here "
+                      f"(condition number {condition:.1e} from Legendre to monomial coefficients, on the inputs' "
+                      f"scale; |w| up to ~{np.abs(shape).max():.0e} times the size of the curve): no digit of w is "
+                      "assured. The fit and its predictions are computed in Legendre coordinates and stay "
+                      "accurate; read predictions rather than w, or use a lower degree",
+                      RuntimeWarning, skip_file_prefixes=(PACKAGE,))
 
 
 class GaussianBasis:

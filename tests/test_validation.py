@@ -235,3 +235,23 @@ def test_far_from_one_but_representable_targets_give_scaled_weights(scale):
     scaled = fit_map(gaussian_regression(X, scale * (T + X**2)))
     np.testing.assert_allclose(scaled["w"] / scale, reference["w"], rtol=1e-9)
     assert scaled["sigma"] / scale == pytest.approx(reference["sigma"], rel=1e-9)
+
+
+@pytest.mark.parametrize("degree, low, high, warned", [
+    (50, 0.0, 1.0, True), (25, 0.0, 1.0, True), (9, 0.0, 1.0, False), (9, 0.0, 1e4, False), (3, -1e6, 1e6, False),
+    (40, -1.0, 1.0, False),  # centred: monomials of degree 40 on [-1, 1] keep digits (condition ~1e14)
+], ids=["degree 50", "degree 25", "degree 9", "degree 9 on [0, 1e4]", "cubic on a wide range", "degree 40 centred"])
+def test_a_degree_whose_monomial_coefficients_float64_cannot_carry_is_named(degree, low, high, warned):
+    """The warning names the degree and the coefficient scale, at the user's line; the x scale alone is no reason."""
+    import warnings
+
+    x = np.linspace(low, high, 60)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gaussian_regression(x, np.sin(6 * (x - low) / (high - low)), basis=PolynomialBasis(degree), sigma=0.1)
+    mine = [w for w in caught if "raw monomial coefficients" in str(w.message)]
+    assert len(mine) == int(warned), [str(w.message) for w in caught]
+    if warned:
+        assert str(mine[0].message).startswith(f"PolynomialBasis({degree}): its raw monomial coefficients w are "
+                                                "beyond float64 here (condition number ")
+        assert "|w| up to ~" in str(mine[0].message) and mine[0].filename == __file__
