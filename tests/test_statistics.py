@@ -24,7 +24,7 @@ from models import (
     regression,
     sample_posterior,
 )
-from models.builders import STATISTICS_MIN_ROWS
+from models.builders import STATISTICS_MIN_ENTRIES, STATISTICS_MIN_ROWS
 from models.fit.results import value_point
 from models.statistics import ChunkedData, gaussian_statistics
 
@@ -200,6 +200,12 @@ def test_when_statistics_are_used(data):
     assert gaussian_regression(big_x[:-1], big_t[:-1]).design.statistics is None
     heteroscedastic = likelihoods.Gaussian(sigma_basis=LinearBasis())
     assert regression(big_x, big_t, likelihood=heteroscedastic).design.statistics is None
+    # by cost: few rows but many columns (a row-wise gradient ~ N p, through the statistics ~ p^2)
+    wide = rng.normal(size=(500, 99))  # 500 x (99 + 1) = 50,000 entries
+    wide_t = wide[:, 0] + rng.normal(size=500)
+    assert 500 * 100 == STATISTICS_MIN_ENTRIES
+    assert gaussian_regression(wide, wide_t).design.statistics is not None
+    assert gaussian_regression(wide[:-1], wide_t[:-1]).design.statistics is None
 
 
 @pytest.mark.parametrize("call, error, message", [
