@@ -365,7 +365,7 @@ _STYLE = (
     "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.45}"
     "table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.9em}"
     "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;vertical-align:top}"
-    "th{font-size:.9em;text-align:left;overflow-wrap:anywhere}td.text{text-align:left;overflow-wrap:anywhere}"
+    "th{font-size:.9em;text-align:left;overflow-wrap:anywhere}td.text{text-align:left;overflow-wrap:anywhere;min-width:7ch}"
     "caption{text-align:left;font-weight:bold;padding:4px 0}img{max-width:100%}figure{margin:1em 0}"
     "figcaption{color:#444}.gate{padding:6px 10px;margin:.5em 0}.claim{font-size:1.1em;font-style:italic}"
     ".fail{background:#fde2e2;color:#a00000;border:1px solid #a00000}.pass{color:#1a6b1a}.open{color:#666}"

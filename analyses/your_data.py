@@ -159,8 +159,30 @@ def plot_predictive(predictive, w_map, x_columns, t_column):
     return figure
 
 
+MAX_WEIGHT_PANELS = 11  # with sigma's, 12 panels: 4 rows of 3 at page width
+
+
+def shown_weights(idata):
+    """The weights drawn in the posterior figure: all of them up to ``MAX_WEIGHT_PANELS``, else that many with the
+    largest |posterior mean| / posterior sd (the table lists every one)."""
+    w = idata["posterior"]["w"]
+    features = list(w["feature"].values)
+    if len(features) <= MAX_WEIGHT_PANELS:
+        return features
+    z = np.abs(w.mean(("chain", "draw")) / w.std(("chain", "draw"))).values
+    return [features[i] for i in sorted(np.argsort(-z, kind="stable")[:MAX_WEIGHT_PANELS])]
+
+
 def plot_posteriors(idata, w_map, sigma_map):
-    """ArviZ's marginal posteriors of every weight and sigma (``INTERVAL`` equal-tailed), the MAP as reference."""
+    """ArviZ's marginal posteriors of the weights :func:`shown_weights` chooses and of sigma (``INTERVAL``
+    equal-tailed), the MAP as reference."""
+    features = list(idata["posterior"]["w"]["feature"].values)
+    shown = shown_weights(idata)
+    if len(shown) < len(features):
+        keep = [features.index(name) for name in shown]
+        idata = idata.copy()
+        idata["posterior"] = idata["posterior"].to_dataset().sel(feature=shown)
+        w_map = np.asarray(w_map)[keep]
     return posterior_with_reference(idata, {"w": w_map, "sigma": sigma_map}, var_names=["w", "sigma"],
                                     ci_prob=INTERVAL, title=f"Posterior (NUTS): density, mean and {PERCENT} "
                                     f"equal-tailed interval; the MAP point as a dashed {REFERENCE_COLOR_NAME} line")
@@ -243,6 +265,21 @@ def figures(result):
         return _figures(result)
 
 
+def _names(columns, most=10):
+    """The input columns, as a list in the text: all of them, or the first ``most`` and how many in all."""
+    if len(columns) <= most + 2:
+        return ", ".join(columns)
+    return f"{', '.join(columns[:most])}, ... ({len(columns)} in all, in the table)"
+
+
+def _which_weights(result):
+    total, shown = len(result["features"]), len(shown_weights(result["nuts"]))
+    if shown == total:
+        return "each weight"
+    return (f"{shown} of the {total} weights, those farthest from 0 in posterior sds (the table lists every "
+            "weight)")
+
+
 def _figures(result):
     setting, s, predictive = result["config"], result["summary"], result["predictive"]
     if len(setting["x"]) == 1:
@@ -257,9 +294,9 @@ def _figures(result):
         "predictive": (plot_predictive(predictive, np.asarray(s["w_map"]), setting["x"], setting["t"]),
                        predictive_caption),
         "posterior": (plot_posteriors(result["nuts"], s["w_map"], s["sigma_map"]),
-                      f"Posterior (NUTS) of each weight and sigma: density (blue), mean (grey dot) and {PERCENT} "
-                      f"equal-tailed interval (grey bar), the interval of the table; the MAP as a dashed "
-                      f"{REFERENCE_COLOR_NAME} line."),
+                      f"Posterior (NUTS) of {_which_weights(result)} and sigma: density (blue), mean (grey dot) "
+                      f"and {PERCENT} equal-tailed interval (grey bar), the interval of the table; the MAP as a "
+                      f"dashed {REFERENCE_COLOR_NAME} line."),
     }
 
 
@@ -284,7 +321,7 @@ def text(result):
     setting, s, predictive = result["config"], result["summary"], result["predictive"]
     n, p = s["n"], len(result["features"])
     return (
-        f"{setting['data'].name}: {n} rows, t = {setting['t']}, inputs {', '.join(setting['x'])} and an intercept, "
+        f"{setting['data'].name}: {n} rows, t = {setting['t']}, inputs {_names(setting['x'])} and an intercept, "
         f"flat priors on w and sigma. The MAP equals scikit-learn's least squares to "
         f"{s['max_rel_diff_map_vs_least_squares']:.1e} (relative), and the MAP noise level is the root-mean-square "
         f"residual, sigma = sqrt(SSE/N) = {s['sigma_map']:.4g}: the MSE is the Gaussian likelihood. The posterior is "

@@ -217,3 +217,23 @@ def test_a_file_too_short_for_a_proper_posterior_is_refused_before_sampling(tmp_
     assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
     assert f"error: --data {path}: N = 4 observations for p = 3 weights" in completed.stderr
     assert "the posterior is improper (this prior needs N >= 5)" in completed.stderr
+
+
+def test_many_weights_show_the_clearest_in_the_figure_and_every_one_in_the_table():
+    """300 inputs fit in 24 s (the statistics by cost); the figure draws MAX_WEIGHT_PANELS weights, named in the
+    caption's count, those farthest from 0 in posterior sds."""
+    rng = np.random.default_rng(4)
+    p = 30
+    means = np.zeros(p)
+    means[[3, 17, 29]] = [5.0, -4.0, 3.0]
+    draws = means + rng.normal(size=(2, 200, p))
+    features = [f"c{j}" for j in range(p)]
+    idata = az.from_dict({"posterior": {"w": draws, "sigma": np.abs(rng.normal(1, 0.1, size=(2, 200)))}},
+                         dims={"w": ["feature"]}, coords={"feature": features})
+    shown = your_data.shown_weights(idata)
+    assert len(shown) == your_data.MAX_WEIGHT_PANELS and {"c3", "c17", "c29"} <= set(shown)
+    assert shown == sorted(shown, key=features.index)  # in the table's order
+    figure = your_data.plot_posteriors(idata, means, 1.0)
+    assert len([axis for axis in figure.axes if axis.lines]) == your_data.MAX_WEIGHT_PANELS + 1
+    plt.close(figure)
+    assert your_data.shown_weights(idata.sel(feature=features[:5])) == features[:5]
