@@ -16,6 +16,8 @@ Run: ``python -m analyses --data FILE.csv --x COL[,COL] --t COL [--quick] [--see
 (or ``python -m analyses.your_data`` with the same options).
 """
 
+import csv
+import re
 import sys
 from pathlib import Path
 
@@ -64,10 +66,67 @@ def config(quick=False, full=False, *, data=None, x=None, t=None):
             "data": data, "x": list(x), "t": t}
 
 
+# 1,200 / 1.200,5 / 1'200 / 1 200, and a decimal comma: 2,5
+THOUSANDS = re.compile(r"[+-]?(\d{1,3}([,.' ]\d{3})+([.,]\d*)?|\d+,\d+)")
+
+
 def load(path, x_columns, t_column):
-    """The input columns (a DataFrame, so the weights are named after them) and the target (a Series)."""
-    frame = pd.read_csv(path, usecols=[*x_columns, t_column])
+    """The input columns (a DataFrame, so the weights are named after them) and the target (a Series).
+
+    Read cell by cell: a cell that is not a finite number, a line with a field too many or too few, a blank line
+    or a file without rows is refused with a ValueError naming the column and the file's line (1-based, as an
+    editor shows it). Nothing is skipped, guessed or converted (pandas would skip blank lines and read "1,200"
+    or "true" as text, leaving the line unnamed).
+    """
+    names = [*x_columns, t_column]
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None) or []
+        where = {name: header.index(name) for name in names}
+        columns = {name: [] for name in names}
+        line = reader.line_num + 1  # where the next record starts (a quoted cell may span lines)
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                raise ValueError(f"line {line} is blank: remove it (every line after the header is one row)")
+            if len(record) != len(header):
+                raise ValueError(f"line {line} has {len(record)} fields but the header has {len(header)}: a "
+                                 "separator too many or too few (a decimal comma or a thousands separator needs "
+                                 "the cell in quotes)")
+            for name, index in where.items():
+                columns[name].append(_number(record[index], name, line))
+            line = reader.line_num + 1
+    if not columns[t_column]:
+        raise ValueError("the file has a header but no rows")
+    frame = pd.DataFrame(columns, dtype=float)
     return frame[list(x_columns)], frame[t_column]
+
+
+def _number(cell, column, line):
+    """The float in ``cell`` of ``column`` on ``line``, or a ValueError saying what it is instead."""
+    text = cell.strip()
+    where = f"column {column!r}, line {line}: {cell!r}"
+    if not text or text.lower() in ("na", "nan", "n/a", "null", "none"):
+        raise ValueError(f"{where} is a missing value: fill it in or remove the line")
+    if text.lower() in ("true", "false", "yes", "no"):
+        raise ValueError(f"{where} is a boolean: write it as 1 or 0")
+    if THOUSANDS.fullmatch(text) and not _is_float(text):
+        raise ValueError(f"{where} has a thousands separator or a decimal comma: write it as a plain number "
+                         "(1200.5)")
+    if "_" in text or not _is_float(text):
+        raise ValueError(f"{where} is not a number: correct it, or leave the column out of --x/--t")
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(f"{where} is {'a missing value (NaN)' if value != value else 'infinite'}: give a finite "
+                         "number or remove the line")
+    return value
+
+
+def _is_float(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def map_against_least_squares(model, x, t):
@@ -191,8 +250,8 @@ def plot_posteriors(idata, w_map, sigma_map):
 def load_model(path, x_columns, t_column):
     """The columns of the file and the flat-prior Gaussian model on them; a column the model cannot take (text,
     missing values) ends the run with status 2 and the builder's reason, as a bad option does."""
-    x, t = load(path, x_columns, t_column)
     try:
+        x, t = load(path, x_columns, t_column)
         model = gaussian_regression(x, t)
         check_posterior(model)  # this run samples the posterior: an improper one is refused now, not after the MAP
         return x, t, model

@@ -1,6 +1,7 @@
 """The command line on a user's own CSV (``--data``), ``--list``, and their refusals of bad options."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -166,7 +167,8 @@ def test_other_analyses_refuse_data_and_bad_values_are_named(diabetes_csv, tmp_p
     frame.to_csv(broken, index=False)
     completed = run("--data", broken, "--x", "bmi", "--t", "target", "--out", tmp_path / "out", timeout=300)
     assert completed.returncode == 2, completed.stderr[-2000:]
-    assert "error: --data" in completed.stderr and "in column(s) 'bmi', first at row(s) 7" in completed.stderr
+    # row 7 of the frame is line 9 of the file (the header is line 1, rows count from 0)
+    assert f"error: --data {broken}: column 'bmi', line 9: '' is a missing value" in completed.stderr
     assert not (tmp_path / "out" / "your_data").exists()  # nothing half-written
 
 
@@ -237,3 +239,34 @@ def test_many_weights_show_the_clearest_in_the_figure_and_every_one_in_the_table
     assert len([axis for axis in figure.axes if axis.lines]) == your_data.MAX_WEIGHT_PANELS + 1
     plt.close(figure)
     assert your_data.shown_weights(idata.sel(feature=features[:5])) == features[:5]
+
+
+@pytest.mark.parametrize("lines, message", [
+    (["a,b,y", "1,2,3", "2,x,4"], "column 'b', line 3: 'x' is not a number"),
+    (["a,b,y", '1,"1,200",3', "2,3,4"], "column 'b', line 2: '1,200' has a thousands separator or a decimal comma"),
+    (["a,b,y", '1,"2,5",3', "2,3,4"], "column 'b', line 2: '2,5' has a thousands separator or a decimal comma"),
+    (["a,b,y", "1,2,3", "2,true,4"], "column 'b', line 3: 'true' is a boolean: write it as 1 or 0"),
+    (["a,b,y", "1,2,3", "2,,4"], "column 'b', line 3: '' is a missing value"),
+    (["a,b,y", "1,2,3", "2,NaN,4"], "column 'b', line 3: 'NaN' is a missing value"),
+    (["a,b,y", "1,2,3", "2,3,-inf"], "column 'y', line 3: '-inf' is infinite"),
+    (["a,b,y", "1,2,3", "2,1_000,4"], "column 'b', line 3: '1_000' is not a number"),
+    (["a,b,y", "1,2,3", "", "2,3,4"], "line 3 is blank"),
+    (["a,b,y", "1,2,3", "2,3,4,5"], "line 3 has 4 fields but the header has 3"),
+    (["a,b,y"], "the file has a header but no rows"),
+    (["a,b,y", "1,2,3", '2,3,"4', '5"'], "column 'y', line 3: '4\\n5' is not a number"),  # a quoted line break
+], ids=["text", "thousands", "decimal comma", "boolean", "empty", "NaN", "inf", "underscore", "blank line",
+        "extra field", "header only", "quoted newline"])
+def test_a_cell_that_is_not_a_finite_number_is_named_by_column_and_line(lines, message, tmp_path):
+    """Nothing skipped, guessed or converted: the file's own line (1-based, as an editor shows it)."""
+    path = tmp_path / "hostile.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        your_data.load(path, ["a", "b"], "y")
+
+
+def test_a_clean_file_is_read_as_written(tmp_path):
+    path = tmp_path / "clean.csv"
+    path.write_text('a,b,y\n1,2.5e-3,3\n-2, 4 ,"5"\n')
+    x, t = your_data.load(path, ["a", "b"], "y")
+    np.testing.assert_array_equal(x.to_numpy(), [[1.0, 2.5e-3], [-2.0, 4.0]])
+    np.testing.assert_array_equal(t.to_numpy(), [3.0, 5.0])
