@@ -203,7 +203,10 @@ def _uses_statistics(requested, likelihood, x, t):
                          "True, or NumPy arrays for a row-wise model")
     if requested is not None:
         return requested
-    n, shape = (np.shape(t) or (0,))[0], np.shape(x)
+    try:
+        n, shape = (np.shape(t) or (0,))[0], np.shape(x)
+    except ValueError:  # ragged lists: refused, with their reason, by the row-wise builder's checks
+        return False
     features = (shape[1] if len(shape) == 2 else 1) + 1  # with the intercept of the linear basis
     return one_sigma and (is_out_of_core(x, t) or n >= STATISTICS_MIN_ROWS or n * features >= STATISTICS_MIN_ENTRIES)
 
