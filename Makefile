@@ -46,13 +46,15 @@ ifneq ($(VENV_PYTHON_OK),1)
 .venv: rebuild-venv
 endif
 
-# File target: the environment is rebuilt when the pinned dependency set changes. pip's --no-compile: it would
-# byte-compile every file of every package (about 45 of the build's 80 s here); Python compiles the modules a run
-# imports when it first imports them (a few seconds, once).
+# File target: the environment is rebuilt when the pinned dependency set changes. The packages are byte-compiled
+# by compileall on every core (pip does it on one: about 45 of the build's 80 s here), and compiled they must be:
+# with PYTHONDONTWRITEBYTECODE set (as on this machine) no import would write a .pyc, and every process of a run
+# (test workers, the analyses' pool, notebook kernels) would compile its imports again.
 .venv: pyproject.toml
 	@python=$$(sh -c "$$FIND_PYTHON") && echo "building $(VENV) with $$python ($$($$python --version 2>&1))" && \
 	rm -rf $(VENV) && "$$python" -m venv $(VENV)
 	$(PY) -m pip install --quiet --no-compile -e ".[test]"
+	$(PY) -m compileall -q -j 0 $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') > /dev/null
 	touch $(VENV)
 
 # Which interpreter the .venv target would use, and why not others
