@@ -74,9 +74,9 @@ def load(path, x_columns, t_column):
     """The input columns (a DataFrame, so the weights are named after them) and the target (a Series).
 
     Read cell by cell: a cell that is not a finite number, a line with a field too many or too few, a blank line
-    or a file without rows is refused with a ValueError naming the column and the file's line (1-based, as an
-    editor shows it). Nothing is skipped, guessed or converted (pandas would skip blank lines and read "1,200"
-    or "true" as text, leaving the line unnamed).
+    between rows (blank lines at the end are ignored) or a file without rows is refused with a ValueError naming
+    the column and the file's line (1-based, as an editor shows it). Nothing is skipped, guessed or converted
+    (pandas would skip blank lines and read "1,200" or "true" as text, leaving the line unnamed).
     """
     names = [*x_columns, t_column]
     with open(path, newline="", encoding="utf-8-sig") as handle:
@@ -85,9 +85,14 @@ def load(path, x_columns, t_column):
         where = {name: header.index(name) for name in names}
         columns = {name: [] for name in names}
         line = reader.line_num + 1  # where the next record starts (a quoted cell may span lines)
+        blank = None  # the first blank line: allowed at the end of the file only
         for record in reader:
             if not any(cell.strip() for cell in record):
-                raise ValueError(f"line {line} is blank: remove it (every line after the header is one row)")
+                blank = line if blank is None else blank
+                line = reader.line_num + 1
+                continue
+            if blank is not None:
+                raise ValueError(f"line {blank} is blank: remove it (every line after the header is one row)")
             if len(record) != len(header):
                 raise ValueError(f"line {line} has {len(record)} fields but the header has {len(header)}: a "
                                  "separator too many or too few (a decimal comma or a thousands separator needs "

@@ -266,7 +266,7 @@ def test_a_cell_that_is_not_a_finite_number_is_named_by_column_and_line(lines, m
 
 def test_a_clean_file_is_read_as_written(tmp_path):
     path = tmp_path / "clean.csv"
-    path.write_text('a,b,y\n1,2.5e-3,3\n-2, 4 ,"5"\n')
+    path.write_text('a,b,y\n1,2.5e-3,3\n-2, 4 ,"5"\n\n\n')  # blank lines at the end are no rows
     x, t = your_data.load(path, ["a", "b"], "y")
     np.testing.assert_array_equal(x.to_numpy(), [[1.0, 2.5e-3], [-2.0, 4.0]])
     np.testing.assert_array_equal(t.to_numpy(), [3.0, 5.0])
