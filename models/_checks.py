@@ -6,6 +6,7 @@ PyTensor work. Nothing is dropped or coerced silently: integers become float64 (
 """
 
 import numbers
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,7 @@ PACKAGE = str(Path(__file__).resolve().parent)
 
 def refuse_repeated_names(names, what):
     """ValueError naming each name that occurs more than once in ``names`` (``what``: where they come from)."""
-    counts = {}
-    for label in names:
-        counts[label] = counts.get(label, 0) + 1
-    repeated = [label for label, count in counts.items() if count > 1]
+    repeated = [label for label, count in Counter(names).items() if count > 1]
     if repeated:
         raise ValueError(f"{what} repeat a name: {', '.join(repr(label) for label in repeated)} (as text, the way "
                          f"they label the model's coordinates); every one needs its own, e.g. rename the columns")
