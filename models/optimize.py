@@ -207,6 +207,28 @@ def least_absolute(a_rows: np.ndarray, b: np.ndarray, c: np.ndarray, p_matrix: n
     ValueError
         When the linear program fails (P = 0).
     """
+    # Solved at unit scale: each term c_i |b_i - A_i a| is (c_i s_i) |b_i / s_i - A_i a / s_i|, and the objective
+    # divided by k has the same minimizer; with powers of two s_i (of row i's size) and k (of the weights') that is
+    # exact in floating point. HiGHS' tolerances are absolute (1e-7) and its bounds end at 1e20: targets of 1e-20
+    # or 1e20 came back wrong or as a "model error" before.
+    size = np.maximum(np.abs(b), np.max(np.abs(a_rows), axis=1, initial=0.0))
+    rows_scale = _powers_of_two(size)
+    c = c * rows_scale
+    k = float(_powers_of_two(np.max(c, initial=0.0)))
+    if p_matrix is not None:
+        p_matrix, q = p_matrix / k, np.asarray(q, dtype=float) / k
+    start = None if start is None else np.asarray(start, dtype=float)
+    return _least_absolute(a_rows / rows_scale[:, None], b / rows_scale, c / k, p_matrix, q, start)
+
+
+def _powers_of_two(values):
+    """The powers of two nearest ``values`` (1 for 0): scaling by them is exact in floating point."""
+    values = np.asarray(values, dtype=float)
+    return np.where(values > 0, 2.0 ** np.round(np.log2(np.where(values > 0, values, 1.0))), 1.0)
+
+
+def _least_absolute(a_rows, b, c, p_matrix, q, start):
+    """:func:`least_absolute` for b and c of order one."""
     m, p = a_rows.shape
 
     def objective(a):
@@ -233,7 +255,7 @@ def least_absolute(a_rows: np.ndarray, b: np.ndarray, c: np.ndarray, p_matrix: n
         return a
 
     if start is not None:
-        return _active_set(a_rows, b, c, p_matrix, q, np.asarray(start, dtype=float))
+        return _active_set(a_rows, b, c, p_matrix, q, start)
     cholesky = np.linalg.cholesky(p_matrix)
     bu = solve_triangular(cholesky, a_rows.T, lower=True)  # L^-1 A^T
     r = solve_triangular(cholesky, q, lower=True)
@@ -390,7 +412,10 @@ def newton(value_and_gradient, x0: np.ndarray) -> tuple[np.ndarray, float, np.nd
             break
         candidate = theta - step
         new_value, new_gradient = value_and_gradient(candidate)
-        if not np.isfinite(new_value) or new_value > value + 1e-12 * abs(value):
+        # Near the minimum the value's rounding (a sum of terms much larger than their total, e.g. Poisson counts of
+        # 1e12) can hide a real decrease: a step that halves the exact gradient is progress too.
+        shrinks = np.max(np.abs(new_gradient), initial=0.0) <= 0.5 * np.max(np.abs(gradient), initial=0.0)
+        if not np.isfinite(new_value) or (new_value > value + 1e-12 * abs(value) and not shrinks):
             break
         theta, value, gradient = candidate, new_value, new_gradient
         if np.max(np.abs(step), initial=0.0) <= 4 * EPS * (1 + np.max(np.abs(theta), initial=0.0)):
