@@ -104,7 +104,8 @@ def positive_scalar(value, name, *, allow_none=False):
     value = float(value)
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be finite and > 0, got {value}")
-    return value
+    return np.float64(value)  # a float with a dtype: PyTensor takes it as float64 without trying float32 (which
+    # overflows with a RuntimeWarning for a scale of 1e140)
 
 
 def scalar_or_vector(value, name, *, positive):

@@ -269,6 +269,9 @@ def _residual_sd(z, t):
     return float(np.std(t)) or 1.0
 
 
+COUNT_LIMIT = 2.0**53  # the largest count float64 carries with its neighbours: every integer up to it is exact
+
+
 def _integer_targets(t, what, low, high=None):
     """Check that every target is an integer in [low, high]; name the first offending rows."""
     t = np.asarray(t, dtype=float)
@@ -309,7 +312,8 @@ class Likelihood:
     """A noise model :math:`p(t_n \\mid y(x_n \\mid w), \\theta)`, read as a loss: the base class of the family.
 
     Class attributes: ``loss_name``, ``link``, ``classical`` (the classical estimator, in words), ``n_outputs``
-    (columns of ``w``), ``scale_name`` (the name of its scale parameter, or None). A family with a scale keeps
+    (columns of ``w``), ``scale_name`` (the name of its scale parameter, or None), ``rescaled`` (what dividing t by
+    a factor does to the fit, for the advice of :meth:`check_target_scale`). A family with a scale keeps
     the fixed value in the attribute of that name and the prior for a learned one in ``<scale_name>_prior``.
 
     A subclass provides ``observe`` (the observed variable ``t`` in the model), ``loss``, ``nll``,
@@ -326,6 +330,7 @@ class Likelihood:
     conjugate = False  # a closed-form posterior (exact_posterior) exists for some priors
     smooth = True  # the log density is twice differentiable in w (Newton, the Laplace approximation)
     unbounded_hint = "put a proper prior (priors.Normal) on w"
+    rescaled = "the weights and the noise scale change by the same factor"  # what rescaling t does to the fit
 
     @property
     def fixed_scale(self) -> float | None:
@@ -535,10 +540,9 @@ class Likelihood:
         low = np.sqrt(np.finfo(float).tiny / np.finfo(float).eps)  # squares keep all 53 bits above this
         if largest > high or 0 < largest < low:
             power = 10.0 ** np.floor(np.log10(largest))
-            raise ValueError(f"t's largest |value| is {largest:.3g}: the sums of squares of the fits would "
+            raise ValueError(f"t's largest |value| is {largest:.3g}: the sums of squares in the fits would "
                              f"{'overflow' if largest > high else 'underflow'} float64 (at N = {n}, max |t| must lie "
-                             f"in [{low:.1e}, {high:.1e}]); rescale t (e.g. t / {power:.0e}: the weights and the "
-                             "noise scale change by the same factor)")
+                             f"in [{low:.1e}, {high:.1e}]); rescale t (e.g. t / {power:.0e}: {self.rescaled})")
 
     def whitening_scale(self, z: np.ndarray, t: np.ndarray) -> float:
         """A nominal noise scale of the linear predictor, to whiten the sampler's coordinates.
@@ -1249,6 +1253,26 @@ class StudentT(Likelihood):
         sigma = positive_scalar(self.sigma if sigma is None else sigma, "sigma")
         return float(-np.sum(stats.t.logpdf(t, df=self.nu, loc=y, scale=sigma)))
 
+    def check_target_scale(self, largest, n):
+        r"""The base class' range and, for a learned sigma, max |t| within [1e-90, 1e90]: PyMC's StudentT works
+        with the precision :math:`\sigma^{-2}`, whose derivative :math:`-2\sigma^{-3}` leaves float64 when the
+        learned sigma nears 1e+-103 (the gradient in sigma then vanishes and the fit stops where it started).
+
+        Parameters
+        ----------
+        largest : float
+            ``max |t|``.
+        n : int
+            The number of observations.
+        """
+        super().check_target_scale(largest, n)
+        if self.learns_scale and not 1e-90 <= largest <= 1e90:
+            power = 10.0 ** np.floor(np.log10(largest))
+            raise ValueError(f"t's largest |value| is {largest:.3g}: a learned Student-t sigma of that size leaves "
+                             f"float64 in PyMC's precision sigma^-2 and its derivative sigma^-3 (max |t| must lie in "
+                             f"[1e-90, 1e+90]); rescale t (e.g. t / {power:.0e}: the weights and sigma change by the "
+                             f"same factor) or fix sigma")
+
     def observe(self, mu, observed, **inputs):
         sigma = self.sigma_prior.rv("sigma") if self.learns_scale else self.sigma
         return pm.StudentT("t", nu=self.nu, mu=mu, sigma=sigma, observed=observed, dims="obs_id")
@@ -1452,9 +1476,18 @@ class Poisson(Likelihood):
 
     def check_targets(self, t):
         _integer_targets(t, "counts (integers >= 0) for a Poisson likelihood", 0)
+        largest = float(np.max(t, initial=0.0))
+        if largest > COUNT_LIMIT:
+            raise ValueError(
+                f"t holds a count of {largest:.6g}, above 2^53 = {COUNT_LIMIT:.4g}: float64 cannot tell such counts "
+                f"from their neighbours, so their Poisson likelihood cannot be computed. At this size the Poisson "
+                f"sd sqrt(mean) is below 1e-7 of the mean: fit log(t) with a Gaussian likelihood, or a Gamma "
+                f"likelihood on t, instead")
 
     def data(self, t):
-        return t.astype(np.int64)
+        # float64, not integers: pm.Data stores integer arrays as int32 (PyMC's intX), which wraps counts above
+        # 2^31 silently; the observed Poisson casts the float counts (exact up to 2^53) to int64 in the graph.
+        return np.asarray(t, dtype=np.float64)
 
     def whitening_scale(self, z, t):
         return 1 / np.sqrt(max(float(np.mean(t)), 0.5))  # information e^y ~ mean count per observation
@@ -1508,6 +1541,7 @@ class Gamma(Likelihood):
 
     loss_name = "Gamma deviance"
     link = "log"
+    rescaled = "under the log link only the intercept changes, by the factor's log; the shape stays"
     classical = "GammaRegressor(alpha=0): Gamma GLM"
     scale_name = "shape"
 
@@ -1571,6 +1605,7 @@ class Gamma(Likelihood):
             rows = np.nonzero(bad)[0][:5].tolist()
             raise ValueError(f"t must hold positive numbers for a Gamma likelihood; found "
                              f"{np.asarray(t)[bad][:5].tolist()} at row(s) {rows}")
+        self.check_target_scale(float(np.max(t)), len(t))
 
     def whitening_scale(self, z, t):
         if self.shape is not None:
