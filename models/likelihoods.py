@@ -998,12 +998,17 @@ class Gaussian(Likelihood):
         if not self.learns_sigma:
             w, internal, _ = w_step(self.sigma)
             return {"w": w, "w_internal": internal}
-        # learned sigma: start from least squares, then alternate w- and sigma-steps (one round for a flat prior)
-        a = lstsq(data.design, data.target)
+        # learned sigma: start from least squares, then alternate w- and sigma-steps (one round for a flat prior).
+        # Under a proper prior the design may be rank deficient or wider than long: the smallest SSE decides whether
+        # some w fits the data exactly (then sigma -> 0 and the density grows without bound, whatever the prior on w)
+        if penalty.is_flat:
+            a = lstsq(data.design, data.target)  # of full rank: the builder refuses dependent features here
+        else:
+            a = np.linalg.lstsq(data.design, data.target, rcond=None)[0]
         residual = data.target - data.design @ a
         sse = float(residual @ residual) + data.extra_sse
-        p = data.design.shape[1]
-        if data.n <= p or sse <= (64 * np.finfo(float).eps) ** 2 * (float(data.target @ data.target) + data.extra_sse):
+        few = penalty.is_flat and data.n <= data.design.shape[1]
+        if few or sse <= (64 * np.finfo(float).eps) ** 2 * (float(data.target @ data.target) + data.extra_sse):
             raise ValueError("the data are fitted exactly (SSE = 0): the likelihood grows without bound as sigma -> 0, "
                              "so there is no MAP; fix sigma or use fewer features")
         sigma = self.sigma_prior.mode(data.n, sse / 2)

@@ -321,3 +321,28 @@ def test_a_degree_whose_monomial_coefficients_float64_cannot_carry_is_named(degr
         assert str(mine[0].message).startswith(f"PolynomialBasis({degree}): its raw monomial coefficients w are "
                                                 "beyond float64 here (condition number ")
         assert "|w| up to ~" in str(mine[0].message) and mine[0].filename == __file__
+
+
+@pytest.mark.parametrize("shape", ["proportional inputs", "more weights than rows"])
+def test_a_proper_prior_on_w_with_a_learned_sigma_takes_a_rank_deficient_design(shape, rng):
+    """Under a Normal prior the MAP exists whenever no w fits t exactly (the smallest SSE > 0), whatever the rank:
+    it is the ridge solution at sigma_MAP, with sigma_MAP^2 = SSE/N (HalfFlat). Least squares used to be the start
+    and refused such a design ("rank deficient"), or failed inside SciPy when N < p."""
+    if shape == "proportional inputs":
+        x = np.column_stack([np.arange(1.0, 7.0), 2 * np.arange(1.0, 7.0)])
+    else:
+        x = rng.normal(size=(6, 8))
+        x[:, 4:] = x[:, :4] @ rng.normal(size=(4, 4))  # rank 4 + intercept = 5 < N = 6: some SSE is left
+    t = rng.normal(size=6)
+    point = fit_map(gaussian_regression(x, t, prior=priors.Normal(3.0)))
+    features, w, sigma = np.column_stack([np.ones(6), x]), point["w"], float(point["sigma"])
+    assert sigma**2 == pytest.approx(np.sum((t - features @ w) ** 2) / 6, rel=1e-12)
+    ridge = np.linalg.lstsq(np.vstack([features / sigma, np.eye(features.shape[1]) / 3.0]),
+                            np.concatenate([t / sigma, np.zeros(features.shape[1])]), rcond=None)[0]
+    np.testing.assert_allclose(w, ridge, rtol=1e-10, atol=1e-12)
+
+
+def test_a_learned_sigma_on_data_some_w_fits_exactly_is_refused_whatever_the_prior(rng):
+    """N < p (rank N): some w fits t exactly, so sigma -> 0 makes the density unbounded even under a Normal prior."""
+    with pytest.raises(ValueError, match=r"the data are fitted exactly \(SSE = 0\)"):
+        fit_map(gaussian_regression(rng.normal(size=(3, 5)), rng.normal(size=3), prior=priors.Normal(3.0)))
