@@ -147,6 +147,8 @@ def main(argv=None):
     options += ["--quick"] if args.quick else []
     options += ["--full"] if args.full else []
     options += ["--data", str(args.data), "--x", ",".join(args.x), "--t", args.t] if args.data else []
+    options += ["--sigma", repr(args.sigma)] if args.sigma is not None else []
+    options += ["--w-prior-sd", repr(args.w_prior_sd)] if args.w_prior_sd is not None else []
     try:
         errors = _run(names, options, staging, out)
     except KeyboardInterrupt:

@@ -42,7 +42,8 @@ def parse_args(argv, description, *, accepts_data=False, prog="python -m analyse
     """The options shared by ``python -m analyses`` and every analysis run alone (bad ones exit with status 2).
 
     ``--data file.csv --x COL[,COL] --t COL`` is read only where ``accepts_data`` (``python -m analyses`` and
-    ``analyses.your_data``); the columns are checked against the file's header here, before any computation.
+    ``analyses.your_data``); the columns are checked against the file's header here, before any computation. So are
+    ``--sigma S`` and ``--w-prior-sd S``, read only with ``--data``: finite numbers > 0.
     """
     parser = argparse.ArgumentParser(prog=prog, description=plain(description))
     parser.add_argument("--list", action="store_true", help="list the analyses with what each shows, and exit")
@@ -58,6 +59,12 @@ def parse_args(argv, description, *, accepts_data=False, prog="python -m analyse
     parser.add_argument("--x", type=lambda text: text.split(","), default=None, metavar="COL[,COL]",
                         help="with --data: the input columns")
     parser.add_argument("--t", default=None, metavar="COL", help="with --data: the target column")
+    parser.add_argument("--sigma", type=_positive_number, default=None, metavar="S",
+                        help="with --data: fix the noise sd at S (> 0), e.g. the measurement error you know "
+                             "(default: learned, flat prior)")
+    parser.add_argument("--w-prior-sd", type=_positive_number, default=None, metavar="S",
+                        help="with --data: a Normal(0, S) prior (S > 0) on every weight, the intercept included; "
+                             "the MAP is then ridge regression (default: flat prior)")
     parser.add_argument("--cache", type=_folder, default=None,
                         help="folder of cached results (default: OUT/.cache); delete it to recompute everything")
     parser.add_argument("--allow-unconverged", action="store_true",
@@ -102,10 +109,30 @@ def _unwritable(folder):
     return ""
 
 
+def _positive_number(text):
+    """A value of ``--sigma`` or ``--w-prior-sd`` as typed (argparse's type): a finite number > 0, nothing coerced
+    (no underscores, which ``float`` would drop)."""
+    try:
+        value = float(text) if "_" not in text else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise argparse.ArgumentTypeError(f"needs a number > 0, got {text!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"needs a finite number > 0, got {text!r}")
+    return value
+
+
 def _check_data_options(parser, args, accepts_data):
     if args.data is None:
         if args.x is not None or args.t is not None:
             parser.error("--x and --t go with --data FILE.csv")
+        model_options = [name for name, value in (("--sigma", args.sigma), ("--w-prior-sd", args.w_prior_sd))
+                         if value is not None]
+        if model_options:
+            verb, pronoun = ("goes", "it sets") if len(model_options) == 1 else ("go", "they set")
+            parser.error(f"{' and '.join(model_options)} {verb} with --data FILE.csv: {pronoun} the model of your "
+                         "data")
         return
     if not accepts_data:
         parser.error("--data is read by `python -m analyses` and `python -m analyses.your_data` only")

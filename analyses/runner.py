@@ -36,7 +36,8 @@ def run(analysis, args):
 
     Returns the record written to ``<args.out>/<NAME>/result.json``.
     """
-    options = {"data": args.data, "x": args.x, "t": args.t} if args.data else {}
+    options = ({"data": args.data, "x": args.x, "t": args.t, "sigma": args.sigma, "w_prior_sd": args.w_prior_sd}
+               if args.data else {})
     setting = analysis.config(quick=args.quick, full=args.full, **options)
     result = analysis.compute(setting, np.random.default_rng(args.seed), Path(args.cache),
                               progressbar=args.progressbar)

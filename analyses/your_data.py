@@ -9,11 +9,18 @@ prior on ``w`` and on :math:`\sigma` (``HalfFlat``), the maximum-likelihood read
 3. the full posterior next to the MAP point: NUTS (``sample_posterior``) against the exact Student-t /
    inverse-gamma posterior (``exact_posterior``), and the posterior predictive intervals of the observations.
 
+Two options change the model, for data these defaults cannot take (an exact fit, too few rows for a proper
+posterior; the refusal names the ones that help): ``--sigma S`` fixes the noise sd at S (then there is no
+:math:`\hat\sigma` to check, and the exact posterior of ``w`` is Gaussian), and ``--w-prior-sd S`` puts a
+:math:`\mathcal N(0, S^2)` prior on every weight, the intercept included (then the MAP is ridge regression,
+scikit-learn's ``Ridge(alpha=sigma^2/S^2)``; with a learned sigma its posterior has no closed form, and NUTS is not
+compared with one).
+
 From 5000 rows on the model observes the data through its sufficient statistics (``models.statistics``), so a
 large file costs one pass over its rows.
 
-Run: ``python -m analyses --data FILE.csv --x COL[,COL] --t COL [--quick] [--seed N] [--out DIR]``
-(or ``python -m analyses.your_data`` with the same options).
+Run: ``python -m analyses --data FILE.csv --x COL[,COL] --t COL [--sigma S] [--w-prior-sd S] [--quick] [--seed N]
+[--out DIR]`` (or ``python -m analyses.your_data`` with the same options).
 """
 
 import csv
@@ -25,7 +32,7 @@ import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, Ridge
 
 from models import (
     check_posterior,
@@ -36,6 +43,7 @@ from models import (
     log_likelihood_at,
     mse,
     predict,
+    priors,
     sample_posterior,
 )
 
@@ -52,18 +60,22 @@ INTERVAL = 0.9  # the probability of every interval shown: equal-tailed, in the 
 PERCENT = f"{100 * INTERVAL:.0f}%"
 TAILS = ((1 - INTERVAL) / 2, (1 + INTERVAL) / 2)  # its quantiles, 5% and 95%
 SIZES = ("draws", "tune", "chains", "exact_draws", "random_w")  # the keys of config that are run sizes
+MODEL_OPTIONS = ("sigma", "w_prior_sd")  # the keys of config that change the model (--sigma, --w-prior-sd)
+NO_CLOSED_FORM = "no closed form for a Normal prior on w with a learned sigma"  # why NUTS is compared with nothing
 
 
-def config(quick=False, full=False, *, data=None, x=None, t=None):
-    """The run's sizes (NUTS draws and tuning steps, chains, exact draws, random points of the NLL identity) and the
-    file: ``data`` (a path), ``x`` (the input columns) and ``t`` (the target column), as ``--data``, ``--x``, ``--t``.
+def config(quick=False, full=False, *, data=None, x=None, t=None, sigma=None, w_prior_sd=None):
+    """The run's sizes (NUTS draws and tuning steps, chains, exact draws, random points of the NLL identity), the
+    file: ``data`` (a path), ``x`` (the input columns) and ``t`` (the target column), as ``--data``, ``--x``, ``--t``,
+    and the model: ``sigma`` (a fixed noise sd, ``--sigma``; None: learned, HalfFlat) and ``w_prior_sd`` (the sd of a
+    Normal(0, sd) prior on every weight, ``--w-prior-sd``; None: flat).
     """
     if data is None:
         print("error: analyses.your_data needs --data FILE.csv --x COL[,COL] --t COL", file=sys.stderr)
         sys.exit(2)
     return {"draws": 500 if quick else 1000, "tune": 500 if quick else 1000, "chains": 4,
             "exact_draws": 4000 if quick else 20000, "random_w": 20 if quick else 200,
-            "data": data, "x": list(x), "t": t}
+            "data": data, "x": list(x), "t": t, "sigma": sigma, "w_prior_sd": w_prior_sd}
 
 
 # 1,200 / 1.200,5 / 1'200 / 1 200, and a decimal comma: 2,5
@@ -134,47 +146,80 @@ def _is_float(text):
     return True
 
 
-def map_against_least_squares(model, x, t):
-    """The model's MAP next to scikit-learn's least squares, with the tolerance the data's conditioning allows."""
-    map_point = fit_map(model)
-    regression = LinearRegression().fit(x.to_numpy(dtype=float), t.to_numpy(dtype=float))
-    w_sklearn = np.concatenate([[regression.intercept_], regression.coef_])
+def map_against_sklearn(model, map_point, x, t, *, sigma=None, w_prior_sd=None):
+    """The model's MAP (``map_point``, from :func:`load_model`) next to its scikit-learn twin, with the tolerance the
+    data's conditioning allows.
+
+    The twin is least squares (``LinearRegression``) under a flat prior on w, and ``Ridge(alpha=sigma^2/S^2,
+    fit_intercept=False)`` on the model's design (the intercept column included, so it is penalized as every weight
+    is) under a Normal(0, S) prior, ``S = w_prior_sd``; sigma is the fixed one (``sigma``) or the MAP's, at which
+    the MAP of w is the ridge fit. Returns the weights, their largest relative difference and its tolerance, and,
+    for a learned sigma, the MAP's sigma against sqrt(SSE/N) at the MAP weights.
+    """
     design = model.design.features(x)  # the model's own design: the intercept column, then x
-    residuals = t.to_numpy(dtype=float) - design @ map_point["w"]
+    target = t.to_numpy(dtype=float)
+    residuals = target - design @ map_point["w"]
     sse = float(residuals @ residuals)
+    noise = float(map_point["sigma"]) if sigma is None else float(sigma)
+    if w_prior_sd is None:
+        regression = LinearRegression().fit(x.to_numpy(dtype=float), target)
+        w_sklearn, alpha = np.concatenate([[regression.intercept_], regression.coef_]), None
+    else:
+        alpha = noise**2 / w_prior_sd**2
+        # the SVD solver: the normal equations of the default one would lose cond(design)^2 * eps
+        w_sklearn = Ridge(alpha=alpha, fit_intercept=False, solver="svd").fit(design, target).coef_
     condition = float(np.linalg.cond(design))
-    return {
+    size = float(np.max(np.abs(w_sklearn))) or 1.0  # all weights 0 (a target of zeros): the absolute difference
+    fit = {
+        "reference": "least_squares" if w_prior_sd is None else "ridge",
         "w_map": map_point["w"],
         "w_sklearn": w_sklearn,
-        "max_rel_diff_w": float(np.max(np.abs(map_point["w"] - w_sklearn)) / np.max(np.abs(w_sklearn))),
-        # least squares loses about cond(design) * machine epsilon to rounding, in either solver
+        "alpha": alpha,
+        "max_rel_diff_w": float(np.max(np.abs(map_point["w"] - w_sklearn)) / size),
+        # least squares loses about cond(design) * machine epsilon to rounding, in either solver; the ridge
+        # problem is no worse conditioned
         "tolerance_w": max(1e-9, 100 * np.finfo(float).eps * condition),
         "condition_number": condition,
-        "sigma_map": float(map_point["sigma"]),
         "sse": sse,
-        "rel_diff_sigma2_vs_sse_over_n": abs(float(map_point["sigma"]) ** 2 / (sse / len(t)) - 1),
         "design": design,
     }
+    if sigma is None:
+        fit["sigma_map"] = noise
+        fit["rel_diff_sigma2_vs_sse_over_n"] = abs(noise**2 / (sse / len(t)) - 1)
+    return fit
 
 
-def nll_identity(model, design, t, w_center, n_points, rng):
-    """The model's NLL against N/(2 sigma^2) MSE + N/2 log(2 pi sigma^2) at random (w, sigma) near the MAP."""
+def nll_identity(model, design, t, w_center, n_points, rng, sigma=None):
+    """The model's NLL against N/(2 sigma^2) MSE + N/2 log(2 pi sigma^2) at random (w, sigma) near the MAP, or at
+    random w with the fixed ``sigma``.
+
+    The difference is relative to the size of the two terms (their absolute values summed): the formula's value
+    itself may be near 0 where they cancel."""
     t = t.to_numpy(dtype=float)
     n = len(t)
     scale = np.maximum(np.abs(w_center), 1.0)
     ws = w_center + scale * rng.normal(scale=0.1, size=(n_points, len(w_center)))
-    sigmas = np.sqrt(mse(t, design @ w_center)) * rng.uniform(0.5, 2.0, n_points)
-    model_nll = -log_likelihood_at(model, np.asarray(ws), sigma=np.asarray(sigmas))  # one compiled function
-    formula = np.array([n / (2 * s**2) * mse(t, design @ w) + n / 2 * np.log(2 * np.pi * s**2)
-                        for w, s in zip(ws, sigmas)])
-    return float(np.max(np.abs(model_nll - formula) / np.abs(formula)))
+    if sigma is None:
+        sigmas = np.sqrt(mse(t, design @ w_center)) * rng.uniform(0.5, 2.0, n_points)
+        model_nll = -log_likelihood_at(model, np.asarray(ws), sigma=np.asarray(sigmas))  # one compiled function
+    else:
+        sigmas = np.full(n_points, float(sigma))
+        model_nll = -log_likelihood_at(model, np.asarray(ws))  # the model's own fixed sigma
+    terms = np.array([(n / (2 * s**2) * mse(t, design @ w), n / 2 * np.log(2 * np.pi * s**2))
+                      for w, s in zip(ws, sigmas)])
+    formula = terms.sum(axis=1)
+    return float(np.max(np.abs(model_nll - formula) / np.abs(terms).sum(axis=1)))
 
 
 def nuts_against_exact(nuts, exact):
-    """Posterior means in Monte Carlo standard errors, and sd ratios, of NUTS against the exact posterior; the
-    ``INTERVAL`` equal-tailed intervals of NUTS."""
-    summary = az.summary(nuts, var_names=["w", "sigma"], ci_prob=INTERVAL, ci_kind="eti", round_to="none")
-    exact_mean = az.summary(exact, var_names=["w", "sigma"], kind="stats", round_to="none")
+    """Posterior means in Monte Carlo standard errors, and sd ratios, of NUTS against the exact posterior (None when
+    there is none: then only NUTS' summary); the ``INTERVAL`` equal-tailed intervals of NUTS. ``sigma`` is compared
+    where the posterior has it (a learned sigma)."""
+    var_names = ["w", "sigma"] if "sigma" in nuts.posterior else ["w"]
+    summary = az.summary(nuts, var_names=var_names, ci_prob=INTERVAL, ci_kind="eti", round_to="none")
+    if exact is None:
+        return {"summary": summary, "exact": None, "max_abs_z_mean": None, "max_rel_dev_sd": None}
+    exact_mean = az.summary(exact, var_names=var_names, kind="stats", round_to="none")
     exact_draws = exact.posterior.sizes["draw"] * exact.posterior.sizes["chain"]
     # both means carry Monte Carlo error: NUTS' mcse, and sd / sqrt(draws) for iid exact draws
     error = np.sqrt(summary["mcse_mean"] ** 2 + exact_mean["sd"] ** 2 / exact_draws)
@@ -195,8 +240,9 @@ def predictive_rows(model, idata, x, t, rng, seed):
             "middle": middle, "high": high, "coverage_90": float(np.mean((observed >= low) & (observed <= high)))}
 
 
-def plot_predictive(predictive, w_map, x_columns, t_column):
-    """One input: the data with the MAP line and the predictive band; more: observed against predicted."""
+def plot_predictive(predictive, w_map, x_columns, t_column, map_label="MAP"):
+    """One input: the data with the MAP line (labelled ``map_label``) and the predictive band; more: observed
+    against predicted."""
     figure, axis = plt.subplots(figsize=(6.5, 4.5))
     rows = predictive["rows"]
     if len(x_columns) == 1:
@@ -204,7 +250,7 @@ def plot_predictive(predictive, w_map, x_columns, t_column):
         order = np.argsort(inputs)
         axis.fill_between(inputs[order], predictive["low"][order], predictive["high"][order], color="tab:blue",
                           alpha=0.25, label=f"{PERCENT} posterior predictive (equal-tailed)")
-        axis.plot(inputs[order], w_map[0] + w_map[1] * inputs[order], color="tab:red", label="MAP = least squares")
+        axis.plot(inputs[order], w_map[0] + w_map[1] * inputs[order], color="tab:red", label=map_label)
         axis.scatter(inputs, predictive["observed"], s=8, color="k", label="data")
         axis.set_xlabel(x_columns[0])
         axis.set_ylabel(t_column)
@@ -223,7 +269,7 @@ def plot_predictive(predictive, w_map, x_columns, t_column):
     return figure
 
 
-MAX_WEIGHT_PANELS = 11  # with sigma's, 12 panels: 4 rows of 3 at page width
+MAX_WEIGHT_PANELS = 11  # with a learned sigma's, 12 panels: 4 rows of 3 at page width
 
 
 def shown_weights(idata):
@@ -237,9 +283,9 @@ def shown_weights(idata):
     return [features[i] for i in sorted(np.argsort(-z, kind="stable")[:MAX_WEIGHT_PANELS])]
 
 
-def plot_posteriors(idata, w_map, sigma_map):
-    """ArviZ's marginal posteriors of the weights :func:`shown_weights` chooses and of sigma (``INTERVAL``
-    equal-tailed), the MAP as reference."""
+def plot_posteriors(idata, w_map, sigma_map=None):
+    """ArviZ's marginal posteriors of the weights :func:`shown_weights` chooses and of sigma where it is learned (in
+    the posterior; ``sigma_map`` its MAP), ``INTERVAL`` equal-tailed, the MAP as reference."""
     features = list(idata["posterior"]["w"]["feature"].values)
     shown = shown_weights(idata)
     if len(shown) < len(features):
@@ -247,78 +293,166 @@ def plot_posteriors(idata, w_map, sigma_map):
         idata = idata.copy()
         idata["posterior"] = idata["posterior"].to_dataset().sel(feature=shown)
         w_map = np.asarray(w_map)[keep]
-    return posterior_with_reference(idata, {"w": w_map, "sigma": sigma_map}, var_names=["w", "sigma"],
-                                    ci_prob=INTERVAL, title=f"Posterior (NUTS): density, mean and {PERCENT} "
-                                    f"equal-tailed interval; the MAP point as a dashed {REFERENCE_COLOR_NAME} line")
+    reference = {"w": w_map}
+    if "sigma" in idata["posterior"]:
+        if sigma_map is None:
+            raise ValueError("the posterior has a learned sigma: pass its MAP as sigma_map")
+        reference["sigma"] = sigma_map
+    return posterior_with_reference(idata, reference, var_names=list(reference), ci_prob=INTERVAL,
+                                    title=f"Posterior (NUTS): density, mean and {PERCENT} equal-tailed interval; "
+                                    f"the MAP point as a dashed {REFERENCE_COLOR_NAME} line")
 
 
-def load_model(path, x_columns, t_column):
-    """The columns of the file and the flat-prior Gaussian model on them; a column the model cannot take (text,
-    missing values) ends the run with status 2 and the builder's reason, as a bad option does."""
+SIGMA_ADVICE = "--sigma S fixes the noise sd (e.g. the measurement error you know)"
+PRIOR_ADVICE = "--w-prior-sd S puts a Normal(0, S) prior on every weight"
+
+
+def fitted_model(x, t, *, sigma=None, w_prior_sd=None):
+    """The Gaussian model on ``x`` and ``t`` and its MAP point: ``sigma`` fixed (None: learned, HalfFlat) and a
+    Normal(0, ``w_prior_sd``) prior on every weight (None: flat).
+
+    Raises the library's TypeError or ValueError when the data give no proper posterior (``check_posterior``) or no
+    MAP (an exact fit with a learned sigma) under these settings: both before any sampling.
+    """
+    prior = None if w_prior_sd is None else priors.Normal(w_prior_sd)
+    model = gaussian_regression(x, t, sigma=sigma, prior=prior)
+    check_posterior(model)  # this run samples the posterior: an improper one is refused now, not after the MAP
+    return model, fit_map(model)  # the Gaussian's MAP is a closed form: cheap, and it finds an exact fit
+
+
+def command_line_advice(x, t, *, sigma=None, w_prior_sd=None):
+    """The options not given yet (``--sigma``, ``--w-prior-sd``) with which :func:`fitted_model` takes the data, as
+    a line of advice ("" when neither helps): each is tried (at S = 1: whether the posterior and the MAP exist does
+    not depend on S), so only what works is advised."""
+    def works(**change):
+        try:
+            fitted_model(x, t, **{"sigma": sigma, "w_prior_sd": w_prior_sd, **change})
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    helps = [advice for option, given, advice in (("sigma", sigma, SIGMA_ADVICE),
+                                                  ("w_prior_sd", w_prior_sd, PRIOR_ADVICE))
+             if given is None and works(**{option: 1.0})]
+    if helps:
+        return "on the command line: " + "; ".join(helps)
+    if sigma is None and w_prior_sd is None and works(sigma=1.0, w_prior_sd=1.0):
+        return f"on the command line, both together: {SIGMA_ADVICE}, and {PRIOR_ADVICE}"
+    return ""
+
+
+def refuse(path, error, advice=""):
+    """End the run with status 2: ``error: --data FILE: <the library's reason>``, then the command-line advice."""
+    print(f"error: --data {path}: {error}", file=sys.stderr)
+    if advice:
+        print(advice, file=sys.stderr)
+    sys.exit(2)
+
+
+def load_model(path, x_columns, t_column, *, sigma=None, w_prior_sd=None):
+    """The columns of the file, the Gaussian model on them (:func:`fitted_model`) and its MAP point.
+
+    A column the model cannot take (text, missing values) and data that give no posterior or no MAP under these
+    settings end the run with status 2 and the library's reason, as a bad option does, before any sampling; where
+    ``--sigma`` or ``--w-prior-sd`` would help, a second line says which (:func:`command_line_advice`).
+    """
     try:
         x, t = load(path, x_columns, t_column)
-        model = gaussian_regression(x, t)
-        check_posterior(model)  # this run samples the posterior: an improper one is refused now, not after the MAP
-        return x, t, model
+    except (TypeError, ValueError) as error:
+        refuse(path, error)
+    try:
+        model, map_point = fitted_model(x, t, sigma=sigma, w_prior_sd=w_prior_sd)
     except (TypeError, ValueError) as error:  # the builder names the column and the problem
-        print(f"error: --data {path}: {error}", file=sys.stderr)
-        sys.exit(2)
+        refuse(path, error, command_line_advice(x, t, sigma=sigma, w_prior_sd=w_prior_sd))
+    return x, t, model, map_point
 
 
 def compute(config, rng, cache=None, progressbar=False):
-    """The MAP against least squares, the NLL identity at random points, NUTS against the exact posterior and the
-    posterior predictive of the observations, on the file ``config["data"]`` (not cached: the file may change)."""
-    x, t, model = load_model(config["data"], config["x"], config["t"])
+    """The MAP against scikit-learn (least squares, or ridge under ``--w-prior-sd``), the NLL identity at random
+    points, NUTS against the exact posterior (where there is a closed form) and the posterior predictive of the
+    observations, on the file ``config["data"]`` (not cached: the file may change)."""
+    sigma, w_prior_sd = config["sigma"], config["w_prior_sd"]
+    x, t, model, map_point = load_model(config["data"], config["x"], config["t"], sigma=sigma, w_prior_sd=w_prior_sd)
     features = list(model.coords["feature"])
-    fit = map_against_least_squares(model, x, t)
-    identity = nll_identity(model, fit["design"], t, fit["w_map"], config["random_w"], rng)
+    fit = map_against_sklearn(model, map_point, x, t, sigma=sigma, w_prior_sd=w_prior_sd)
+    identity = nll_identity(model, fit["design"], t, fit["w_map"], config["random_w"], rng, sigma=sigma)
     seeds = rng.integers(2**31, size=3)
     print(f"  NUTS on {len(t)} rows x {len(features)} weights ...", flush=True)
     nuts = sample_posterior(model, draws=config["draws"], tune=config["tune"], chains=config["chains"],
                             random_seed=int(seeds[0]), progressbar=progressbar)
     gate = convergence(nuts)
-    exact = exact_posterior(model, draws=config["exact_draws"], random_seed=int(seeds[1]), log_likelihood=False)
+    closed_form = sigma is not None or w_prior_sd is None  # Gaussian given sigma; Student-t under flat priors
+    exact = (exact_posterior(model, draws=config["exact_draws"], random_seed=int(seeds[1]), log_likelihood=False)
+             if closed_form else None)
     compared = nuts_against_exact(nuts, exact)
     predictive = predictive_rows(model, nuts, x, t, rng, int(seeds[2]))
+    reference = fit["reference"]
     summary = {
-        "n": len(t), "features": features, "settings": {key: config[key] for key in SIZES},
-        "w_map": fit["w_map"], "sigma_map": fit["sigma_map"], "w_least_squares_sklearn": fit["w_sklearn"],
-        "max_rel_diff_map_vs_least_squares": fit["max_rel_diff_w"], "tolerance_least_squares": fit["tolerance_w"],
+        "n": len(t), "features": features, "settings": {key: config[key] for key in (*SIZES, *MODEL_OPTIONS)},
+        "w_map": fit["w_map"], f"w_{reference}_sklearn": fit["w_sklearn"],
+        f"max_rel_diff_map_vs_{reference}": fit["max_rel_diff_w"], f"tolerance_{reference}": fit["tolerance_w"],
         "condition_number": fit["condition_number"],
-        "rel_diff_sigma2_map_vs_sse_over_n": fit["rel_diff_sigma2_vs_sse_over_n"],
+    }
+    if fit["alpha"] is not None:
+        summary["ridge_alpha"] = fit["alpha"]
+    if sigma is None:
+        summary["sigma_map"] = fit["sigma_map"]
+        summary["rel_diff_sigma2_map_vs_sse_over_n"] = fit["rel_diff_sigma2_vs_sse_over_n"]
+    summary.update({
         "nll_identity_max_rel_diff": identity,
         "posterior_mean": compared["summary"]["mean"].to_dict(), "posterior_sd": compared["summary"]["sd"].to_dict(),
         "nuts_vs_exact_max_abs_z_mean": compared["max_abs_z_mean"],
         "nuts_vs_exact_max_rel_dev_sd": compared["max_rel_dev_sd"],
         "in_sample_coverage_90": predictive["coverage_90"],
-    }
+    })
     return {"summary": summary, "title": f"{TITLE}: {Path(config['data']).name}", "config": config,
             "features": features, "sse": fit["sse"], "nuts": nuts,
-            "posterior_table": compared["summary"], "exact_mean": compared["exact"]["mean"],
+            "posterior_table": compared["summary"],
+            "exact_mean": None if compared["exact"] is None else compared["exact"]["mean"],
             "predictive": predictive,
             "convergence": [{"run": f"NUTS, {config['chains']} chains x {config['draws']} draws", **gate}]}
 
 
+def _map_claim(settings):
+    """The name of the MAP's check and of its scikit-learn twin: least squares, or ridge under a Normal prior."""
+    if settings["w_prior_sd"] is None:
+        return "MAP = least squares (scikit-learn's LinearRegression)"
+    return "MAP = ridge (scikit-learn's Ridge, alpha = sigma^2/S^2)"
+
+
 def checks(result):
-    """MAP = least squares (to the data's conditioning), sigma_MAP^2 = SSE/N, the NLL identity, NUTS = exact."""
+    """MAP = least squares, or ridge under a Normal prior (to the data's conditioning); sigma_MAP^2 = SSE/N where
+    sigma is learned; the NLL identity; NUTS = exact, not measured where there is no closed form."""
     s = result["summary"]
-    difference, tolerance, z, sd = (s[k] for k in ("max_rel_diff_map_vs_least_squares", "tolerance_least_squares",
-                                                   "nuts_vs_exact_max_abs_z_mean", "nuts_vs_exact_max_rel_dev_sd"))
-    return [
-        check("MAP = least squares (scikit-learn's LinearRegression)",
-              f"max |dw| / max |w| = {difference:.1e} (tolerance {tolerance:.0e}: 1e-9, or "
-              f"100 eps cond = 100 eps x {s['condition_number']:.1e} when larger)", difference <= tolerance),
-        check("MAP sigma^2 = SSE/N",
-              f"relative difference {s['rel_diff_sigma2_map_vs_sse_over_n']:.1e} (tolerance 1e-9)",
-              s["rel_diff_sigma2_map_vs_sse_over_n"] <= 1e-9),
-        check("-log p(t | w, sigma) = N/(2 sigma^2) MSE(w) + N/2 log(2 pi sigma^2)",
-              f"max relative difference {s['nll_identity_max_rel_diff']:.1e} at {s['settings']['random_w']} random "
-              "(w, sigma) (tolerance 1e-10)", s["nll_identity_max_rel_diff"] <= 1e-10),
+    sigma, prior_sd = s["settings"]["sigma"], s["settings"]["w_prior_sd"]
+    reference = "least_squares" if prior_sd is None else "ridge"
+    difference, tolerance = s[f"max_rel_diff_map_vs_{reference}"], s[f"tolerance_{reference}"]
+    measured = (f"max |dw| / max |w| = {difference:.1e} (tolerance {tolerance:.0e}: 1e-9, or 100 eps cond = "
+                f"100 eps x {s['condition_number']:.1e} when larger)")
+    if prior_sd is not None:
+        noise = f"{sigma:.4g} (--sigma)" if sigma is not None else f"{s['sigma_map']:.4g} (the MAP's)"
+        measured = f"sigma = {noise}, S = {prior_sd:.4g} (--w-prior-sd): alpha = {s['ridge_alpha']:.3g}; {measured}"
+    outcomes = [check(_map_claim(s["settings"]), measured, difference <= tolerance)]
+    if sigma is None:  # a fixed sigma has no MAP to compare with SSE/N
+        outcomes.append(check("MAP sigma^2 = SSE/N" + ("" if prior_sd is None else " (SSE at the MAP weights)"),
+                              f"relative difference {s['rel_diff_sigma2_map_vs_sse_over_n']:.1e} (tolerance 1e-9)",
+                              s["rel_diff_sigma2_map_vs_sse_over_n"] <= 1e-9))
+    where = (f"{s['settings']['random_w']} random (w, sigma)" if sigma is None
+             else f"{s['settings']['random_w']} random w, sigma = {sigma:.4g} (fixed)")
+    outcomes.append(check("-log p(t | w, sigma) = N/(2 sigma^2) MSE(w) + N/2 log(2 pi sigma^2)",
+                          f"max relative difference {s['nll_identity_max_rel_diff']:.1e} at {where} (relative to "
+                          "the two terms' sizes; tolerance 1e-10)", s["nll_identity_max_rel_diff"] <= 1e-10))
+    z, sd = s["nuts_vs_exact_max_abs_z_mean"], s["nuts_vs_exact_max_rel_dev_sd"]
+    if z is None:
+        outcomes.append(check("NUTS draws the exact posterior", f"not measured: {NO_CLOSED_FORM} (--w-prior-sd "
+                              "without --sigma); NUTS' convergence gates still apply", None))
+    else:
         # 5 Monte Carlo standard errors; the sd of a sd estimate from >= 400 effective draws is <= 3.5%, so 15% is
         # 4 of them
-        check("NUTS draws the exact posterior", f"posterior means within {z:.1f} Monte Carlo standard errors "
-              f"(tolerance 5), sds within {sd:.1%} (tolerance 15%)", z <= 5 and sd <= 0.15),
-    ]
+        outcomes.append(check("NUTS draws the exact posterior", f"posterior means within {z:.1f} Monte Carlo "
+                              f"standard errors (tolerance 5), sds within {sd:.1%} (tolerance 15%)",
+                              z <= 5 and sd <= 0.15))
+    return outcomes
 
 
 def figures(result):
@@ -344,6 +478,22 @@ def _which_weights(result):
             "weight)")
 
 
+def _model_words(settings):
+    """The model's priors in words: on w (flat, or Normal(0, S)) and on sigma (learned under HalfFlat, or fixed)."""
+    sigma, prior_sd = settings["sigma"], settings["w_prior_sd"]
+    if sigma is None and prior_sd is None:
+        return "flat priors on w and sigma"
+    on_w = "a flat prior on w" if prior_sd is None else f"a Normal(0, {prior_sd:.4g}) prior on every weight " \
+        "(--w-prior-sd)"
+    on_sigma = "a flat prior on sigma" if sigma is None else f"sigma fixed at {sigma:.4g} (--sigma)"
+    return f"{on_w}, {on_sigma}"
+
+
+def _reference_name(settings):
+    """The MAP's scikit-learn twin, as the table and the figure name it."""
+    return "least squares" if settings["w_prior_sd"] is None else "ridge"
+
+
 def _figures(result):
     setting, s, predictive = result["config"], result["summary"], result["predictive"]
     if len(setting["x"]) == 1:
@@ -354,46 +504,76 @@ def _figures(result):
         predictive_caption = (f"Observed against predicted at {len(predictive['rows'])} rows: the posterior "
                               f"predictive median (blue dots) with its {PERCENT} equal-tailed interval (blue bars); "
                               "the dashed black line is observed = predicted.")
+    predictive_caption += f" Model: {_model_words(setting)}."
+    sigma = setting["sigma"]
+    drawn = "and sigma" if sigma is None else f"(sigma is fixed at {sigma:.4g}, --sigma: no panel)"
     return {
-        "predictive": (plot_predictive(predictive, np.asarray(s["w_map"]), setting["x"], setting["t"]),
+        "predictive": (plot_predictive(predictive, np.asarray(s["w_map"]), setting["x"], setting["t"],
+                                       map_label=f"MAP = {_reference_name(setting)}"),
                        predictive_caption),
-        "posterior": (plot_posteriors(result["nuts"], s["w_map"], s["sigma_map"]),
-                      f"Posterior (NUTS) of {_which_weights(result)} and sigma: density (blue), mean (grey dot) "
+        "posterior": (plot_posteriors(result["nuts"], s["w_map"], s.get("sigma_map")),
+                      f"Posterior (NUTS) of {_which_weights(result)} {drawn}: density (blue), mean (grey dot) "
                       f"and {PERCENT} equal-tailed interval (grey bar), the interval of the table; the MAP as a "
-                      f"dashed {REFERENCE_COLOR_NAME} line."),
+                      f"dashed {REFERENCE_COLOR_NAME} line. Model: {_model_words(setting)}."),
     }
 
 
 def tables(result):
-    """The MAP, least squares and the posterior (NUTS, with the exact posterior mean) per weight and sigma."""
-    s, posterior, exact_mean = result["summary"], result["posterior_table"], result["exact_mean"]
+    """The MAP, its scikit-learn twin (least squares or ridge) and the posterior (NUTS, with the exact posterior mean
+    where there is one) per weight, and sigma where it is learned."""
+    setting, s, posterior, exact_mean = result["config"], result["summary"], result["posterior_table"], \
+        result["exact_mean"]
     features, n = result["features"], result["summary"]["n"]
+    learned = setting["sigma"] is None
+    reference = _reference_name(setting)
+    twin = s[f"w_{reference.replace(' ', '_')}_sklearn"]
     low, high = (f"eti{100 * INTERVAL:.0f}_{end}" for end in ("lb", "ub"))
+    names = [*(f"w[{f}]" for f in features), *(["sigma"] if learned else [])]
     rows = [[name, float(s["w_map"][i]) if i < len(features) else s["sigma_map"],
-             float(s["w_least_squares_sklearn"][i]) if i < len(features) else np.sqrt(result["sse"] / n),
+             float(twin[i]) if i < len(features) else np.sqrt(result["sse"] / n),
              *(float(posterior[column].iloc[i]) for column in ("mean", "sd", low, high)),
-             float(exact_mean.iloc[i]), float(posterior["r_hat"].iloc[i]), float(posterior["ess_bulk"].iloc[i])]
-            for i, name in enumerate([*(f"w[{f}]" for f in features), "sigma"])]
-    return [table("MAP, least squares and the posterior (NUTS; exact posterior mean alongside)",
-                  ["", "MAP", "least squares (sklearn; sigma: sqrt(SSE/N))", "posterior mean", "posterior sd",
-                   f"{100 * TAILS[0]:.0f}% ({PERCENT} equal-tailed interval)", f"{100 * TAILS[1]:.0f}%",
-                   "exact posterior mean", "R-hat", "bulk ESS"], rows)]
+             *([] if exact_mean is None else [float(exact_mean.iloc[i])]),
+             float(posterior["r_hat"].iloc[i]), float(posterior["ess_bulk"].iloc[i])]
+            for i, name in enumerate(names)]
+    twin_column = "least squares (sklearn" if reference == "least squares" else \
+        "ridge (sklearn, alpha = sigma^2/S^2"
+    twin_column += "; sigma: sqrt(SSE/N))" if learned else ")"
+    caption = f"MAP, {reference} and the posterior (NUTS; " + (
+        "exact posterior mean alongside)" if exact_mean is not None else f"no exact posterior: {NO_CLOSED_FORM})")
+    caption += f"; {_model_words(setting)}"
+    return [table(caption, ["", "MAP", twin_column, "posterior mean", "posterior sd",
+                            f"{100 * TAILS[0]:.0f}% ({PERCENT} equal-tailed interval)", f"{100 * TAILS[1]:.0f}%",
+                            *([] if exact_mean is None else ["exact posterior mean"]), "R-hat", "bulk ESS"], rows)]
 
 
 def text(result):
-    """The paragraph: the MAP is least squares and sqrt(SSE/N); the posterior and the predictive coverage."""
+    """The paragraph: the MAP is least squares (or ridge, under a Normal prior) and sqrt(SSE/N) (where sigma is
+    learned); the posterior and the predictive coverage."""
     setting, s, predictive = result["config"], result["summary"], result["predictive"]
     n, p = s["n"], len(result["features"])
+    sigma, prior_sd = setting["sigma"], setting["w_prior_sd"]
+    if prior_sd is None:
+        fit = f"The MAP equals scikit-learn's least squares to {s['max_rel_diff_map_vs_least_squares']:.1e} (relative)"
+    else:
+        fit = (f"The MAP equals scikit-learn's ridge regression (alpha = sigma^2/S^2 = {s['ridge_alpha']:.3g}) to "
+               f"{s['max_rel_diff_map_vs_ridge']:.1e} (relative): the Normal prior is the L2 penalty")
+    if sigma is not None:
+        noise = (", and with sigma fixed the negative log-likelihood is N/(2 sigma^2) MSE(w) + const: the MSE is "
+                 "the Gaussian likelihood. The posterior is wider than that point: with sigma known it is Gaussian "
+                 "in w, drawn by NUTS and compared with its exact form above, every weight with an interval")
+    else:
+        at = "" if prior_sd is None else " at those weights"
+        noise = (f", and the MAP noise level is the root-mean-square residual{at}, sigma = sqrt(SSE/N) = "
+                 f"{s['sigma_map']:.4g}: the MSE is the Gaussian likelihood. The posterior is wider than that point: "
+                 f"NUTS gives sigma = {s['posterior_mean']['sigma']:.4g} on average ")
+        noise += (f"(the exact posterior of sigma^2 is inverse-gamma with N - p = {n - p} degrees of freedom, above "
+                  "SSE/N)" if prior_sd is None else f"({NO_CLOSED_FORM} to compare it with)")
+        noise += ", and every weight an interval"
     return (
         f"{setting['data'].name}: {n} rows, t = {setting['t']}, inputs {_names(setting['x'])} and an intercept, "
-        f"flat priors on w and sigma. The MAP equals scikit-learn's least squares to "
-        f"{s['max_rel_diff_map_vs_least_squares']:.1e} (relative), and the MAP noise level is the root-mean-square "
-        f"residual, sigma = sqrt(SSE/N) = {s['sigma_map']:.4g}: the MSE is the Gaussian likelihood. The posterior is "
-        f"wider than that point: NUTS gives sigma = {s['posterior_mean']['sigma']:.4g} on average (the exact "
-        f"posterior of sigma^2 is inverse-gamma with N - p = {n - p} degrees of freedom, above SSE/N), and every "
-        f"weight an interval; the {PERCENT} posterior predictive intervals cover {s['in_sample_coverage_90']:.0%} of "
-        f"{len(predictive['rows'])} observed rows (near {PERCENT} when the model fits the data; not a check, your "
-        "data decide)."
+        f"{_model_words(setting)}. {fit}{noise}; the {PERCENT} posterior predictive intervals cover "
+        f"{s['in_sample_coverage_90']:.0%} of {len(predictive['rows'])} observed rows (near {PERCENT} when the model "
+        "fits the data; not a check, your data decide)."
     )
 
 
