@@ -37,6 +37,7 @@ import pytensor.tensor as pt
 from scipy import optimize, special
 
 from models import LinearBasis, convergence, fit_advi, fit_map, likelihoods, priors, regression, sample_posterior
+from models.fit.backend import compile_mode
 from models.mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
 from models.optimize import newton
 
@@ -151,7 +152,8 @@ def mse_training(model, start):
     shapes = {name: np.shape(start[name]) for name in names}
     values = [model.rvs_to_values[model[name]] for name in names]
     mse = pt.mean((model.replace_rvs_by_values([model["mu"]])[0] - model["t_obs"]) ** 2)
-    function = model.compile_fn([mse, *pytensor.grad(mse, values)], inputs=values, on_unused_input="ignore")
+    with compile_mode():  # the fitters' backend: the C operations other fits compiled already (models.fit.backend)
+        function = model.compile_fn([mse, *pytensor.grad(mse, values)], inputs=values, on_unused_input="ignore")
     sizes = [int(np.prod(shape)) for shape in shapes.values()]
 
     def unflatten(vector):
