@@ -168,7 +168,10 @@ def map_against_sklearn(model, map_point, x, t, *, sigma=None, w_prior_sd=None):
         alpha = noise**2 / w_prior_sd**2
         # the SVD solver: the normal equations of the default one would lose cond(design)^2 * eps
         w_sklearn = Ridge(alpha=alpha, fit_intercept=False, solver="svd").fit(design, target).coef_
-    condition = float(np.linalg.cond(design))
+    # the conditioning of the problem solved: the design, or under a Normal prior the design stacked over the prior's
+    # rows (ridge's least squares), which stays well conditioned where the design itself is rank deficient
+    stacked = design if w_prior_sd is None else np.vstack([design, np.sqrt(alpha) * np.eye(design.shape[1])])
+    condition = float(np.linalg.cond(stacked))
     size = float(np.max(np.abs(w_sklearn))) or 1.0  # all weights 0 (a target of zeros): the absolute difference
     fit = {
         "reference": "least_squares" if w_prior_sd is None else "ridge",

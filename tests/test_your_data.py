@@ -475,3 +475,13 @@ def test_a_clean_file_is_read_as_written(tmp_path):
     x, t = your_data.load(path, ["a", "b"], "y")
     np.testing.assert_array_equal(x.to_numpy(), [[1.0, 2.5e-3], [-2.0, 4.0]])
     np.testing.assert_array_equal(t.to_numpy(), [3.0, 5.0])
+
+
+def test_the_ridge_tolerance_follows_the_problem_solved_not_the_rank_deficient_design(tmp_path):
+    """Two proportional inputs: the design's condition number is ~1e16 (a tolerance of 100 eps cond would be ~600,
+    a check that cannot fail); ridge solves the design stacked over the prior's rows, whose conditioning sets it."""
+    path = refused_file("proportional inputs", tmp_path)
+    x, t, model, map_point = your_data.load_model(path, ["a", "b"], "y", w_prior_sd=3.0)
+    fit = your_data.map_against_sklearn(model, map_point, x, t, w_prior_sd=3.0)
+    assert np.linalg.cond(fit["design"]) > 1e12
+    assert fit["tolerance_w"] <= 1e-8 and fit["max_rel_diff_w"] <= fit["tolerance_w"]
