@@ -217,6 +217,7 @@ def _statistics_regression(x, t, likelihood, basis, prior):
     if not (isinstance(x, np.ndarray) or is_dask(x)) or not (isinstance(t, np.ndarray) or is_dask(t)):
         x, t, columns = as_data(x, t)  # lists, pandas: checked and loaded here
     data = ChunkedData(x, t)
+    columns = data.columns if data.frames else columns  # a Dask DataFrame's column names
     ranges, largest_target = data.ranges()  # the bases' conditioning depends on the range of x only
     likelihood.check_target_scale(largest_target, data.n)
     basis.check_inputs(ranges)

@@ -14,8 +14,10 @@ with :math:`R` upper triangular (p x p), :math:`z = Q^\top t` and :math:`\rho^2`
 of squares. The factor of the stacked rows of two chunks is the factor of their two factors stacked, so it is
 accumulated chunk by chunk (the "TSQR" reduction: Demmel, Grigori, Hoemmen & Langou 2012, SIAM J. Sci. Comput.
 34(1)) with O(p^2) memory beyond one chunk, from NumPy arrays, memory-mapped ``.npy`` files
-(``np.load(path, mmap_mode="r")``) or Dask arrays, whose blocks are reduced on Dask's scheduler (a
-``distributed.Client`` when one is active).
+(``np.load(path, mmap_mode="r")``), Dask arrays, whose blocks are reduced on Dask's scheduler (a
+``distributed.Client`` when one is active), or the columns of a Dask DataFrame (``ddf[["x1", "x2"]]``,
+``ddf["t"]``, e.g. from ``dd.read_parquet``), reduced partition by partition where each is read: p^2 numbers per
+partition travel to the client, never rows.
 
 Z is the basis' *conditioned* design (:meth:`Conditioned.transform`), whose centring and scaling depend only on
 the range of each column of x, found in a first pass.
@@ -28,6 +30,7 @@ import numpy as np
 from .optimize import triangular_factor
 
 CHUNK_ROWS = 65_536
+TARGET_COLUMN = "__t__"  # the target's name beside the inputs' columns, in one Dask DataFrame
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,45 @@ def is_out_of_core(x, t):
     return any(isinstance(v, np.memmap) or is_dask(v) for v in (x, t))
 
 
+def is_dask_frame(value) -> bool:
+    """Whether ``value`` is a Dask DataFrame or Series (columns of a table read by Dask, e.g. ``dd.read_parquet``).
+
+    Parameters
+    ----------
+    value : object
+        Anything.
+
+    Returns
+    -------
+    bool
+        True for ``dask.dataframe`` DataFrames and Series.
+    """
+    if not is_dask(value):
+        return False
+    import dask.dataframe as dd
+
+    return isinstance(value, (dd.DataFrame, dd.Series))
+
+
+def _frame_columns(value, name):
+    """The column names of a Dask DataFrame (None for a Series), its columns' dtypes checked from its metadata:
+    real numbers only (no data is read)."""
+    import dask.dataframe as dd
+
+    frame = isinstance(value, dd.DataFrame)
+    dtypes = value.dtypes if frame else {value.name: value.dtype}
+    if frame and len(value.columns) == 0:
+        raise ValueError(f"{name} has no columns")
+    for column, dtype in dict(dtypes).items():
+        where = f"{name}'s column {column!r}" if frame else name
+        kind = getattr(dtype, "kind", "O")
+        if kind == "b" or str(dtype) == "boolean":
+            raise TypeError(f"{where} is boolean (dtype {dtype}): pass numbers (0/1 as float) if that is meant")
+        if kind not in "iuf":
+            raise TypeError(f"{where} does not hold real numbers (dtype {dtype})")
+    return [str(column) for column in value.columns] if frame else None
+
+
 def _check_array(value, name, ndim):
     dtype = np.dtype(value.dtype)
     if dtype.kind == "b":
@@ -105,6 +147,11 @@ class ChunkedData:
     """
 
     def __init__(self, x, t, *, chunk_rows=CHUNK_ROWS):
+        self.frames = is_dask_frame(x) or is_dask_frame(t)
+        self.columns = None
+        if self.frames:
+            self._init_frames(x, t)
+            return
         for name, value in (("x", x), ("t", t)):
             if not (isinstance(value, np.ndarray) or is_dask(value)):
                 raise TypeError(f"{name} must be a NumPy, memory-mapped or Dask array here, got {type(value).__name__}")
@@ -125,6 +172,34 @@ class ChunkedData:
         self.n = int(x.shape[0])
         self.template = np.empty((0,) + tuple(x.shape[1:]))  # shape of the inputs, for checking new inputs
 
+    def _init_frames(self, x, t):
+        """Columns of Dask DataFrames (``ddf[["x1", "x2"]]``, ``ddf["t"]``): mapped partition by partition on Dask's
+        scheduler, where the partitions are read; N is known after the first pass (:meth:`ranges`)."""
+        if not (is_dask_frame(x) and is_dask_frame(t)):
+            raise TypeError("give x and t both as Dask DataFrame columns (ddf[[...]] and ddf[...]), or both as "
+                            "arrays: a frame's partitions cannot be matched with an array's blocks")
+        import dask.dataframe as dd
+
+        if isinstance(t, dd.DataFrame):
+            raise ValueError("t must be one column of a Dask DataFrame (ddf['t']), got a DataFrame")
+        self.columns = _frame_columns(x, "x")
+        _frame_columns(t, "t")
+        # one collection, so that every partition holds the same rows of both (mapped separately, x and t would be
+        # optimized separately, and Dask may group a one-column read of Parquet files into other partitions)
+        self.one_input = isinstance(x, dd.Series)  # 1-D inputs, as a NumPy x of one column would be
+        inputs = x.to_frame() if self.one_input else x
+        if TARGET_COLUMN in inputs.columns:
+            raise ValueError(f"x has a column named {TARGET_COLUMN!r}, the name the target takes here: rename it")
+        try:
+            self.frame = inputs.assign(**{TARGET_COLUMN: t})
+        except (ValueError, NotImplementedError) as error:
+            raise ValueError(f"x and t must be columns of the same Dask DataFrame (their partitions must hold the "
+                             f"same rows): {error}") from None
+        self.x, self.t, self.dask, self.chunk_rows = x, t, True, None
+        self.n = None  # counted by the first pass
+        width = len(self.columns) if self.columns is not None else None
+        self.template = np.empty((0, width) if width is not None else (0,))
+
     def map(self, function):
         """``[function(x_chunk, t_chunk) for each chunk]``, the chunks checked and in float64; Dask blocks are
         mapped on Dask's scheduler.
@@ -144,6 +219,13 @@ class ChunkedData:
         ValueError
             When a chunk holds non-finite values (naming their global rows).
         """
+        if self.frames:
+            import dask
+
+            parts = self.frame.to_delayed()
+            tasks = [dask.delayed(_apply_partition)(function, part, k, len(parts), self.one_input)
+                     for k, part in enumerate(parts)]
+            return list(dask.compute(*tasks))
         if self.dask:
             import dask
 
@@ -165,9 +247,34 @@ class ChunkedData:
         float
             ``max |t|`` (for :meth:`models.likelihoods.Likelihood.check_target_scale`).
         """
-        pieces = self.map(lambda x, t: (np.stack([x.min(axis=0), x.max(axis=0)]), float(np.max(np.abs(t)))))
+        def summary(x, t):
+            if len(t) == 0:  # an empty partition (e.g. after a filter)
+                return None
+            return np.stack([x.min(axis=0), x.max(axis=0)]), float(np.max(np.abs(t))), len(t)
+
+        pieces = [piece for piece in self.map(summary) if piece is not None]
+        if not pieces:
+            raise ValueError("x is empty: at least one observation is needed")
+        if self.frames:
+            self.n = sum(piece[2] for piece in pieces)
         ranges = np.stack([np.min([p[0][0] for p in pieces], axis=0), np.max([p[0][1] for p in pieces], axis=0)])
         return ranges, max(p[1] for p in pieces)
+
+
+def _apply_partition(function, part, index, count, one_input):
+    """``function`` on partition ``index`` (of ``count``) of the inputs' columns and the target's
+    (:data:`TARGET_COLUMN`), as float64 arrays; a missing or non-finite value is refused naming its column and the
+    partition (run where the partition is read)."""
+    values = part.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        column = str(part.columns[int(np.nonzero(bad.any(axis=0))[0][0])])
+        where = "t" if column == TARGET_COLUMN else ("x" if one_input else f"x's column {column!r}")
+        raise ValueError(f"{where} has {int(bad[:, list(part.columns).index(column)].sum())} missing or non-finite "
+                         f"value(s) (NaN, NA or inf) in partition {index} (ddf.partitions[{index}], of {count}): "
+                         "drop or fill them (ddf.dropna(), ddf.fillna(...))")
+    inputs = values[:, 0] if one_input else values[:, :-1]
+    return function(inputs, values[:, -1])
 
 
 def _apply(function, x, t, start):

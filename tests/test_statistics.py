@@ -193,6 +193,54 @@ def test_dask_arrays_on_a_local_cluster(data, dask_client):
         gaussian_regression(da.from_array(bad, chunks=(700, 2)), t_dask)
 
 
+def parquet_parts(folder, frame, parts):
+    """``frame`` written as ``parts`` Parquet files (part-0, part-1, ...: Dask reads them in this order)."""
+    folder.mkdir()
+    for k, rows in enumerate(np.array_split(np.arange(len(frame)), parts)):
+        frame.iloc[rows].to_parquet(folder / f"part-{k}.parquet")
+    return folder
+
+
+def test_dask_dataframe_columns_read_from_parquet_on_a_local_cluster(data, dask_client, tmp_path):
+    """ddf[[...]] and ddf[...] from dd.read_parquet: each partition is read and reduced on a worker (the task graph
+    holds file names, not rows), giving NumPy's statistics to 1e-12 and the columns' names; the pointwise
+    log-likelihood is read back in the rows' order. Missing values name the column and the partition, a column of
+    text is refused from the metadata alone."""
+    import pickle
+
+    import dask.dataframe as dd
+    import pandas as pd
+
+    x, t = data
+    frame = pd.DataFrame({"u": x[:, 0], "v": x[:, 1], "y": t})
+    ddf = dd.read_parquet(parquet_parts(tmp_path / "clean", frame, 3))
+    assert len(pickle.dumps(dict(ddf.__dask_graph__()))) < frame.to_numpy().nbytes / 10  # names, not 72 kB of rows
+    model = gaussian_regression(ddf[["u", "v"]], ddf["y"])
+    reference = gaussian_regression(frame[["u", "v"]], frame["y"], sufficient_statistics=True)
+    assert list(model.coords["feature"]) == list(reference.coords["feature"]) == ["1", "u", "v"]
+    statistics, expected = model.design.statistics, reference.design.statistics
+    assert statistics.n == expected.n == len(t)
+    np.testing.assert_allclose(statistics.r, expected.r, rtol=1e-12, atol=1e-12 * np.abs(expected.r).max())
+    np.testing.assert_allclose(statistics.z, expected.z, rtol=1e-12, atol=1e-12 * np.abs(expected.z).max())
+    assert statistics.rss == pytest.approx(expected.rss, rel=1e-12)
+    np.testing.assert_allclose(exact_posterior(model, draws=10, random_seed=1).log_likelihood["t"].values,
+                               exact_posterior(reference, draws=10, random_seed=1).log_likelihood["t"].values,
+                               rtol=1e-12)
+
+    holed = frame.copy()
+    holed.loc[2500, "v"] = np.nan
+    ddf = dd.read_parquet(parquet_parts(tmp_path / "holed", holed, 3))
+    with pytest.raises(ValueError, match=r"x's column 'v' has 1 missing or non-finite value\(s\) .* in partition 2 "
+                                         r"\(ddf.partitions\[2\], of 3\)"):
+        gaussian_regression(ddf[["u", "v"]], ddf["y"])
+    worded = frame.assign(colour="red")
+    ddf = dd.read_parquet(parquet_parts(tmp_path / "text", worded, 2))
+    with pytest.raises(TypeError, match=r"x's column 'colour' does not hold real numbers"):
+        gaussian_regression(ddf[["u", "colour"]], ddf["y"])
+    with pytest.raises(TypeError, match=r"give x and t both as Dask DataFrame columns"):
+        gaussian_regression(ddf[["u", "v"]], t)
+
+
 def test_when_statistics_are_used(data):
     x, t = data
     rng = np.random.default_rng(2)
