@@ -268,9 +268,10 @@ def _apply_partition(function, part, index, count, one_input):
     values = part.to_numpy(dtype=np.float64, na_value=np.nan)
     bad = ~np.isfinite(values)
     if bad.any():
-        column = str(part.columns[int(np.nonzero(bad.any(axis=0))[0][0])])
-        where = "t" if column == TARGET_COLUMN else ("x" if one_input else f"x's column {column!r}")
-        raise ValueError(f"{where} has {int(bad[:, list(part.columns).index(column)].sum())} missing or non-finite "
+        first = int(np.nonzero(bad.any(axis=0))[0][0])
+        column = part.columns[first]
+        where = "t" if column == TARGET_COLUMN else ("x" if one_input else f"x's column {str(column)!r}")
+        raise ValueError(f"{where} has {int(bad[:, first].sum())} missing or non-finite "
                          f"value(s) (NaN, NA or inf) in partition {index} (ddf.partitions[{index}], of {count}): "
                          "drop or fill them (ddf.dropna(), ddf.fillna(...))")
     inputs = values[:, 0] if one_input else values[:, :-1]
