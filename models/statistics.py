@@ -219,22 +219,55 @@ class ChunkedData:
         ValueError
             When a chunk holds non-finite values (naming their global rows).
         """
-        if self.frames:
-            import dask
-
-            parts = self.frame.to_delayed()
-            tasks = [dask.delayed(_apply_partition)(function, part, k, len(parts), self.one_input)
-                     for k, part in enumerate(parts)]
-            return list(dask.compute(*tasks))
         if self.dask:
             import dask
 
-            starts = np.concatenate([[0], np.cumsum(self.x.chunks[0])[:-1]])
-            x_blocks, t_blocks = self.x.to_delayed().ravel(), self.t.to_delayed().ravel()
-            tasks = [dask.delayed(_apply)(function, xb, tb, int(s)) for xb, tb, s in zip(x_blocks, t_blocks, starts)]
-            return list(dask.compute(*tasks))
+            return list(dask.compute(*self._tasks(function)))
         return [_apply(function, self.x[s:s + self.chunk_rows], self.t[s:s + self.chunk_rows], s)
                 for s in range(0, self.n, self.chunk_rows)]
+
+    def reduce(self, function, combine):
+        """``combine`` folded over ``[function(x_chunk, t_chunk) for each chunk]``, as :meth:`map` reads them; Dask's
+        chunks are combined pairwise on the workers, so one result travels to the client, however many chunks.
+
+        Parameters
+        ----------
+        function : callable
+            ``function(x_chunk, t_chunk)``, as in :meth:`map`.
+        combine : callable
+            ``combine(a, b)``: two results into one, associative (the order of the chunks is kept).
+
+        Returns
+        -------
+        object
+            The combined result.
+        """
+        if not self.dask:
+            results = self.map(function)
+            result = results[0]
+            for other in results[1:]:
+                result = combine(result, other)
+            return result
+        import dask
+
+        tasks = self._tasks(function)
+        while len(tasks) > 1:  # a balanced tree, in row order
+            pairs = [dask.delayed(combine)(a, b) for a, b in zip(tasks[::2], tasks[1::2])]
+            tasks = pairs + tasks[len(pairs) * 2:]
+        (result,) = dask.compute(tasks[0])
+        return result
+
+    def _tasks(self, function):
+        """One Dask task per block (Dask arrays) or partition (a Dask DataFrame's columns), in row order."""
+        import dask
+
+        if self.frames:
+            parts = self.frame.to_delayed()
+            return [dask.delayed(_apply_partition)(function, part, k, len(parts), self.one_input)
+                    for k, part in enumerate(parts)]
+        starts = np.concatenate([[0], np.cumsum(self.x.chunks[0])[:-1]])
+        x_blocks, t_blocks = self.x.to_delayed().ravel(), self.t.to_delayed().ravel()
+        return [dask.delayed(_apply)(function, xb, tb, int(s)) for xb, tb, s in zip(x_blocks, t_blocks, starts)]
 
     def ranges(self):
         """Column minima and maxima of x, as a 2-row array shaped like x (what the bases' conditioning needs), and
@@ -305,9 +338,9 @@ def gaussian_statistics(data, transform):
         rows[:, :-1], rows[:, -1] = z, t
         return triangular_factor(rows, overwrite=True)
 
-    factors = data.map(factor_of_chunk)
-    factor = factors[0]
-    for block in factors[1:]:
-        factor = triangular_factor(np.asfortranarray(np.vstack([factor, block])), overwrite=True)
+    def stacked(upper, lower):  # the factor of two chunks' rows is the factor of their two factors stacked
+        return triangular_factor(np.asfortranarray(np.vstack([upper, lower])), overwrite=True)
+
+    factor = data.reduce(factor_of_chunk, stacked)
     p = factor.shape[0] - 1
     return GaussianStatistics(n=data.n, r=factor[:p, :p], z=factor[:p, p], rss=float(factor[p, p] ** 2))

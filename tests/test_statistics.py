@@ -299,3 +299,18 @@ def test_nuts_on_statistics_matches_exact_draws(data):
         assert np.all(np.abs(nuts_draws.mean(axis=0) - exact_draws.mean(axis=0)) < sd / 8)
         np.testing.assert_allclose(nuts_draws.std(axis=0), sd, rtol=0.1)
     assert nuts.log_likelihood["t"].shape == (2, 1000, len(t))
+
+
+@pytest.mark.parametrize("blocks", [1, 2, 5, 8])
+def test_reduce_combines_every_chunk_once_in_row_order(blocks):
+    """ChunkedData.reduce on a Dask array: a tree of pairwise combinations (on the workers, one result back) that
+    keeps the rows' order, as the NumPy path's fold does; concatenation (associative, not commutative) shows it."""
+    import dask.array as da
+
+    n = 40
+    x, t = np.arange(n, dtype=float), np.zeros(n)
+    sizes = np.diff(np.linspace(0, n, blocks + 1).astype(int))
+    data = ChunkedData(da.from_array(x, chunks=(tuple(sizes),)), da.from_array(t, chunks=(tuple(sizes),)))
+    rows = data.reduce(lambda x, t: list(x), lambda a, b: a + b)
+    assert rows == list(x)
+    assert ChunkedData(x, t, chunk_rows=7).reduce(lambda x, t: list(x), lambda a, b: a + b) == list(x)
