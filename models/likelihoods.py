@@ -51,6 +51,8 @@ from .optimize import elastic_net, fixed_point, least_absolute, lstsq, ridge_row
 from .priors import HalfFlat, check_scale_prior
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from numpy.typing import ArrayLike
 
     from .design import Design
@@ -526,8 +528,8 @@ class Likelihood:
         self.check_target_scale(float(np.max(np.abs(t))), len(t))
 
     def check_target_scale(self, largest: float, n: int) -> None:
-        """A ValueError when targets with ``max |t| = largest`` cannot be squared and summed N times in float64
-        (:meth:`check_targets`; the sufficient statistics' builder calls it with the largest |t| of its pass).
+        """A ValueError when targets with ``max |t| = largest`` lie outside :meth:`target_range` (:meth:`check_targets`;
+        the sufficient statistics' builder calls it with the largest |t| of its pass), with a rescaling to try.
 
         Parameters
         ----------
@@ -536,13 +538,30 @@ class Likelihood:
         n : int
             The number of observations.
         """
-        high = np.sqrt(np.finfo(float).max / n) * 1e-3  # margin for the other terms of the sums
-        low = np.sqrt(np.finfo(float).tiny / np.finfo(float).eps)  # squares keep all 53 bits above this
+        low, high, why = self.target_range(n)
         if largest > high or 0 < largest < low:
             power = 10.0 ** np.floor(np.log10(largest))
-            raise ValueError(f"t's largest |value| is {largest:.3g}: the sums of squares in the fits would "
-                             f"{'overflow' if largest > high else 'underflow'} float64 (at N = {n}, max |t| must lie "
+            raise ValueError(f"t's largest |value| is {largest:.3g}: {why(largest > high)} (at N = {n}, max |t| must lie "
                              f"in [{low:.1e}, {high:.1e}]); rescale t (e.g. t / {power:.0e}: {self.rescaled})")
+
+    def target_range(self, n: int) -> tuple[float, float, Callable[[bool], str]]:
+        """The range of ``max |t|`` the fits carry in float64: the N squares of t must sum without overflow and keep
+        all 53 bits (above float64's normal numbers); a family whose PyMC density needs less narrows it.
+
+        Parameters
+        ----------
+        n : int
+            The number of observations.
+
+        Returns
+        -------
+        tuple
+            ``(low, high, why)``, ``why(too_large)`` the reason in words.
+        """
+        high = np.sqrt(np.finfo(float).max / n) * 1e-3  # margin for the other terms of the sums
+        low = np.sqrt(np.finfo(float).tiny / np.finfo(float).eps)  # squares keep all 53 bits above this
+        return low, high, lambda too_large: (f"the sums of squares in the fits would "
+                                             f"{'overflow' if too_large else 'underflow'} float64")
 
     def whitening_scale(self, z: np.ndarray, t: np.ndarray) -> float:
         """A nominal noise scale of the linear predictor, to whiten the sampler's coordinates.
@@ -1258,25 +1277,27 @@ class StudentT(Likelihood):
         sigma = positive_scalar(self.sigma if sigma is None else sigma, "sigma")
         return float(-np.sum(stats.t.logpdf(t, df=self.nu, loc=y, scale=sigma)))
 
-    def check_target_scale(self, largest, n):
-        r"""The base class' range and, for a learned sigma, max |t| within [1e-90, 1e90]: PyMC's StudentT works
-        with the precision :math:`\sigma^{-2}`, whose derivative :math:`-2\sigma^{-3}` leaves float64 when the
-        learned sigma nears 1e+-103 (the gradient in sigma then vanishes and the fit stops where it started).
+    def target_range(self, n):
+        r"""The base class' range and, for a learned sigma, at most [1e-90, 1e90]: PyMC's StudentT works with the
+        precision :math:`\sigma^{-2}`, whose derivative :math:`-2\sigma^{-3}` leaves float64 when the learned sigma
+        nears 1e+-103 (the gradient in sigma then vanishes and the fit stops where it started).
 
         Parameters
         ----------
-        largest : float
-            ``max |t|``.
         n : int
             The number of observations.
+
+        Returns
+        -------
+        tuple
+            ``(low, high, why)``, as :meth:`Likelihood.target_range`.
         """
-        super().check_target_scale(largest, n)
-        if self.learns_scale and not 1e-90 <= largest <= 1e90:
-            power = 10.0 ** np.floor(np.log10(largest))
-            raise ValueError(f"t's largest |value| is {largest:.3g}: a learned Student-t sigma of that size leaves "
-                             f"float64 in PyMC's precision sigma^-2 and its derivative sigma^-3 (max |t| must lie in "
-                             f"[1e-90, 1e+90]); rescale t (e.g. t / {power:.0e}: the weights and sigma change by the "
-                             f"same factor) or fix sigma")
+        low, high, why = super().target_range(n)
+        if not self.learns_scale:
+            return low, high, why
+        return max(low, 1e-90), min(high, 1e90), lambda too_large: (
+            "a learned Student-t sigma of that size leaves float64 in PyMC's precision sigma^-2 and its derivative "
+            "sigma^-3 (or fix sigma)")
 
     def observe(self, mu, observed, **inputs):
         sigma = self.sigma_prior.rv("sigma") if self.learns_scale else self.sigma
