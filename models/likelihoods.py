@@ -541,8 +541,8 @@ class Likelihood:
         low, high, why = self.target_range(n)
         if largest > high or 0 < largest < low:
             power = 10.0 ** np.floor(np.log10(largest))
-            raise ValueError(f"t's largest |value| is {largest:.3g}: {why(largest > high)} (at N = {n}, max |t| must lie "
-                             f"in [{low:.1e}, {high:.1e}]); rescale t (e.g. t / {power:.0e}: {self.rescaled})")
+            raise ValueError(f"t's largest |value| is {largest:.3g}: {why(largest > high)} (at N = {n}, max |t| "
+                             f"must lie in [{low:.1e}, {high:.1e}]); rescale t (e.g. t / {power:.0e}: {self.rescaled})")
 
     def target_range(self, n: int) -> tuple[float, float, Callable[[bool], str]]:
         """The range of ``max |t|`` the fits carry in float64: the N squares of t must sum without overflow and keep

@@ -123,7 +123,8 @@ CASES = [
         X, 1e100 * T, likelihood=models.likelihoods.StudentT(nu=4.0)), ValueError,
      r"t's largest \|value\| is 8.41e\+99: a learned Student-t sigma of that size leaves float64"),
     ("tiny Student-t targets, learned sigma", lambda: models.regression(
-        X, 1e-120 * T, likelihood=models.likelihoods.StudentT(nu=4.0)), ValueError, r"must lie in \[1.0e-90, 1.0e\+90\]"),
+        X, 1e-120 * T, likelihood=models.likelihoods.StudentT(nu=4.0)), ValueError,
+     r"must lie in \[1.0e-90, 1.0e\+90\]"),
     ("huge Gamma targets", lambda: models.regression(X, 1e200 * (T + 1), likelihood=models.likelihoods.Gamma()),
      ValueError, r"overflow float64 .* under the log link only the intercept changes"),
     ("identical Gaussian centres", lambda: gaussian_regression(X, T, basis=GaussianBasis([0.5, 0.5], 0.2)),
