@@ -311,6 +311,74 @@ def _apply_partition(function, part, index, count, one_input):
     return function(inputs, values[:, -1])
 
 
+def input_blocks(x, name, template):
+    """New inputs given as a Dask array or Dask DataFrame columns, as delayed float64 blocks of whole rows, each
+    checked where it is read (missing or non-finite values refused, naming the column and partition or the rows).
+
+    Parameters
+    ----------
+    x : dask.array.Array or dask.dataframe.DataFrame / Series
+        Inputs shaped like the training inputs ``template``.
+    name : str
+        The argument's name, for the messages.
+    template : ndarray (0,) or (0, D)
+        The training inputs' shape.
+
+    Returns
+    -------
+    list of dask.delayed.Delayed
+        The blocks, in row order.
+    list of int
+        Their numbers of rows (counted in one pass over a DataFrame's partitions when Dask does not know them).
+    """
+    import dask
+    import dask.array as da
+
+    width = template.shape[1] if template.ndim == 2 else None
+    if is_dask_frame(x):
+        columns = _frame_columns(x, name)  # None for a Series
+        got = 1 if columns is None else len(columns)
+        if got != (width or 1):
+            raise ValueError(f"{name} must have {width or 1} column(s) like the training inputs, got {got}")
+        frame = x.to_frame() if columns is None else x
+        lengths = [int(n) for n in frame.map_partitions(len).compute()]
+        parts = frame.to_delayed()
+        blocks = [dask.delayed(_inputs_of_partition)(part, k, len(parts), name, columns is None, width is None)
+                  for k, part in enumerate(parts)]
+        return blocks, lengths
+    x = da.asarray(x)
+    _check_array(x, name, (template.ndim,))
+    if width is not None and x.shape[1] != width:
+        raise ValueError(f"{name} must have {width} columns like the training inputs, got {x.shape[1]}")
+    x = x.rechunk({1: -1}) if x.ndim == 2 else x
+    if any(np.isnan(c) for c in x.chunks[0]):
+        x = x.compute_chunk_sizes()
+    starts = np.concatenate([[0], np.cumsum(x.chunks[0])[:-1]])
+    blocks = [dask.delayed(_inputs_of_block)(block, int(start), name) for block, start in
+              zip(x.to_delayed().ravel(), starts)]
+    return blocks, [int(c) for c in x.chunks[0]]
+
+
+def _inputs_of_block(x, start, name):
+    x = np.asarray(x, dtype=np.float64)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        rows = (start + np.unique(np.nonzero(bad)[0])[:5]).tolist()
+        raise ValueError(f"{name} has {int(bad.sum())} non-finite value(s) (NaN or inf), first at row(s) {rows}")
+    return x
+
+
+def _inputs_of_partition(part, index, count, name, series, flat):
+    values = part.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        column = part.columns[int(np.nonzero(bad.any(axis=0))[0][0])]
+        where = name if series else f"{name}'s column {str(column)!r}"
+        raise ValueError(f"{where} has missing or non-finite value(s) (NaN, NA or inf) in partition {index} "
+                         f"(ddf.partitions[{index}], of {count}): drop or fill them (ddf.dropna(), ddf.fillna(...))")
+    return values[:, 0] if flat else values
+
+
 def _apply(function, x, t, start):
     x, t = _checked_chunk(x, t, start)
     return function(x, t)

@@ -241,6 +241,82 @@ def test_dask_dataframe_columns_read_from_parquet_on_a_local_cluster(data, dask_
         gaussian_regression(ddf[["u", "v"]], t)
 
 
+def test_the_client_receives_no_rows_when_a_model_is_built_on_a_cluster(data, dask_client, tmp_path, monkeypatch):
+    """Everything the distributed client gathers while building the model from Parquet (the pass for the ranges, the
+    pass for the statistics) is a few numbers per partition, never a partition's rows."""
+    import pickle
+
+    import dask.dataframe as dd
+    import pandas as pd
+
+    x, t = data
+    frame = pd.DataFrame({"u": x[:, 0], "v": x[:, 1], "y": t})
+    ddf = dd.read_parquet(parquet_parts(tmp_path / "parts", frame, 3))
+    received = []
+    gather = dask_client.gather
+
+    def recording_gather(futures, *args, **kwargs):
+        results = gather(futures, *args, **kwargs)
+        received.append(len(pickle.dumps(results)))
+        return results
+
+    monkeypatch.setattr(dask_client, "gather", recording_gather)
+    gaussian_regression(ddf[["u", "v"]], ddf["y"])
+    partition_bytes = frame.iloc[:1000].to_numpy().nbytes  # 24 kB of rows in each partition
+    assert len(received) >= 2  # the recording saw the passes (ranges, statistics)
+    # ranges: 2 x 2 extremes, max |t| and a count per partition; statistics: one 3 x 3 factor, 3 + 1 numbers
+    assert max(received) < partition_bytes / 10, received
+
+
+def test_predict_on_dask_inputs_is_lazy_and_runs_block_by_block(data, dask_client):
+    """predict at a Dask array or Dask DataFrame columns: mu equals NumPy's, t is mu plus N(0, sigma^2) noise drawn
+    per block, reproducible from the seed; a reduction over draws comes back as one number per new input."""
+    import dask.array as da
+    import dask.dataframe as dd
+    import pandas as pd
+
+    x, t = data
+    model = gaussian_regression(x, t)
+    idata = exact_posterior(model, draws=100, random_seed=2, log_likelihood=False)
+    x_new = np.random.default_rng(3).normal(size=(1000, 2))
+    reference = predict(model, idata, x_new, random_seed=4).predictions
+    frame = pd.DataFrame(x_new, columns=["u", "v"])
+    for inputs in (da.from_array(x_new, chunks=(300, 1)), dd.from_pandas(frame, npartitions=3)):
+        lazy = predict(model, idata, inputs, random_seed=4).predictions
+        assert lazy["t"].chunks is not None and lazy["t"].dims == ("chain", "draw", "obs_id")
+        np.testing.assert_allclose(lazy["mu"].values, reference["mu"].values, rtol=1e-13, atol=1e-13)
+        draws = lazy["t"].values
+        np.testing.assert_array_equal(draws, predict(model, idata, inputs, random_seed=4).predictions["t"].values)
+        standardized = (draws - lazy["mu"].values) / idata.posterior["sigma"].values[..., None]
+        # 1e5 standard normal values: the mean of their squares has sd sqrt(2 / 1e5) = 0.0045; 0.03 is ~7 sd
+        assert abs(np.mean(standardized**2) - 1) < 0.03 and abs(np.mean(standardized)) < 0.02
+        assert lazy["t"].mean(("chain", "draw")).compute().shape == (1000,)
+
+    holed = frame.copy()
+    holed.loc[700, "v"] = np.nan
+    with pytest.raises(ValueError, match=r"x_new's column 'v' has missing .* in partition 2 \(ddf.partitions\[2\]"):
+        predict(model, idata, dd.from_pandas(holed, npartitions=3)).predictions["t"].compute()
+    with pytest.raises(ValueError, match=r"x_new must have 2 column\(s\) like the training inputs, got 1"):
+        predict(model, idata, dd.from_pandas(frame, npartitions=3)[["u"]])
+    bad = x_new.copy()
+    bad[555, 0] = np.inf
+    with pytest.raises(ValueError, match=r"x_new has 1 non-finite value.*row\(s\) \[555\]"):
+        predict(model, idata, da.from_array(bad, chunks=(300, 2))).predictions["t"].compute()
+
+
+def test_predict_on_dask_inputs_needs_a_family_that_draws_in_numpy(data):
+    """A family whose draws go through PyMC (here a Poisson GLM) is refused with the way out: NumPy inputs."""
+    import arviz as az
+    import dask.array as da
+
+    x, _ = data
+    counts = np.random.default_rng(5).poisson(2.0, size=len(x))
+    model = regression(x, counts, likelihood=likelihoods.Poisson())
+    idata = az.from_dict({"posterior": {"w_internal": np.zeros((1, 4, 3))}})
+    with pytest.raises(ValueError, match=r"needs a family that draws in NumPy .* pass NumPy inputs"):
+        predict(model, idata, da.from_array(x[:10]))
+
+
 def test_when_statistics_are_used(data):
     x, t = data
     rng = np.random.default_rng(2)

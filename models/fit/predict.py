@@ -3,6 +3,7 @@ r"""The posterior predictive at new inputs."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import arviz as az
@@ -13,6 +14,7 @@ from pymc.model.fgraph import clone_model
 
 from .._checks import as_new_inputs, posterior_tree
 from ..design import design_of
+from ..statistics import input_blocks, is_dask
 from .backend import in_compile_mode
 from .results import check_model
 
@@ -37,8 +39,11 @@ def predict(model: pm.Model, idata: xr.DataTree, x_new: ArrayLike, *, random_see
         Made by a builder (and not edited since).
     idata : xarray.DataTree
         With a ``posterior`` group holding ``w_internal`` (and the learned scale), as every rung returns.
-    x_new : array (M,) or (M, D)
-        New inputs, shaped like the training inputs.
+    x_new : array (M,) or (M, D), or a Dask array or DataFrame columns
+        New inputs, shaped like the training inputs. A Dask input (``da.from_zarr``, ``ddf[["x1", "x2"]]``) is
+        predicted on Dask's workers, block by block, for a family with a NumPy sampler: ``t`` and ``mu`` come back
+        lazy (Dask arrays chunked like the input's rows), so a reduction (``.mean("draw")``) runs where the rows
+        are; each block's draws come from its own stream spawned from ``random_seed``.
     random_seed : int, optional
         For the draws of ``t``.
 
@@ -61,6 +66,8 @@ def predict(model: pm.Model, idata: xr.DataTree, x_new: ArrayLike, *, random_see
     if design is None:
         raise ValueError("predict needs a model made (and not edited since) by the builders")
     posterior_tree(idata)
+    if is_dask(x_new):
+        return _predict_on_workers(design, idata, x_new, design.input_template(model), random_seed)
     x_new = as_new_inputs(x_new, design.input_template(model))
     m = len(x_new)
     internal = idata.posterior["w_internal"].values  # (chain, draw, p), or (chain, draw, p, K - 1) for Categorical
@@ -88,3 +95,39 @@ def predict(model: pm.Model, idata: xr.DataTree, x_new: ArrayLike, *, random_see
     group["mu"] = xr.DataArray(mu, dims=dims, coords={d: group[d] for d in dims if d in group.coords})
     predictions["predictions"] = group
     return predictions
+
+
+def _predict_block(x, internal_design, likelihood, internal, scales, seed):
+    """``mu`` and ``t`` (chain, draw, rows) at one block of new inputs (run where the block is read)."""
+    mu = np.einsum("np,cdp->cdn", internal_design(x), internal)
+    return mu, likelihood.draw(mu, scales, np.random.default_rng(seed))
+
+
+def _predict_on_workers(design, idata, x_new, template, random_seed):
+    """:func:`predict` at a Dask input: one task per block of rows, the result lazy (see ``predict``)."""
+    import dask
+    import dask.array as da
+
+    likelihood, posterior = design.likelihood, idata.posterior
+    internal = posterior["w_internal"].values
+    chains, draws = internal.shape[:2]
+    try:  # the family says whether it draws in NumPy (at zero new inputs: nothing to draw)
+        likelihood.draw(np.zeros((chains, draws, 0)), posterior, np.random.default_rng(0))
+    except NotImplementedError as reason:
+        raise ValueError(f"predict on a Dask input needs a family that draws in NumPy ({reason}): pass NumPy "
+                         "inputs (x_new.compute())") from None
+    blocks, lengths = input_blocks(x_new, "x_new", template)
+    scales = posterior.to_dataset()[[likelihood.scale_name]] if likelihood.learns_scale else None
+    # only what a block needs travels with its task (the design's training data stay behind)
+    internal_design = replace(design, data=None, statistics=None).internal_design
+    seeds = np.random.SeedSequence(random_seed).spawn(len(blocks))
+    mu_blocks, t_blocks = [], []
+    for block, rows, seed in zip(blocks, lengths, seeds):
+        pair = dask.delayed(_predict_block, nout=2)(block, internal_design, likelihood, internal, scales, seed)
+        mu_blocks.append(da.from_delayed(pair[0], (chains, draws, rows), dtype=np.float64))
+        t_blocks.append(da.from_delayed(pair[1], (chains, draws, rows), dtype=np.float64))
+    dims = ("chain", "draw", "obs_id")
+    coords = {"chain": posterior["chain"].values, "draw": posterior["draw"].values, "obs_id": np.arange(sum(lengths))}
+    group = xr.Dataset({"t": (dims, da.concatenate(t_blocks, axis=2)), "mu": (dims, da.concatenate(mu_blocks, axis=2))},
+                       coords=coords)
+    return xr.DataTree.from_dict({"predictions": group})
