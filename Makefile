@@ -70,10 +70,12 @@ quick: $(VENV)
 test: $(VENV)
 	$(PY) -m pytest
 
-# The benchmark: scaling with N up to 1e7 and the capped row-wise PyMC runs (about half an hour); its section
-# replaces the default run's scaling section in results/
+# The benchmarks: scaling with N up to 1e7 and the capped row-wise PyMC runs (about half an hour); then 1e6-1e8 rows
+# of Parquet on a 2-worker Dask cluster (8.8 GB written once under results/.cache). Their sections replace the
+# default run's scaling section and add the cluster's in results/
 bench: $(VENV)
 	$(PY) -m analyses.scaling --full --out results
+	$(PY) -m analyses.cluster --full --out results
 
 # JupyterLab (the optional extra "notebook"), opened on notebooks/; jupytext shows the .py files as notebooks
 lab: $(VENV)

@@ -26,6 +26,7 @@ matplotlib.use("Agg")
 ANALYSES = ("mse_is_gaussian_mle", "learned_sigma", "priors_are_regularizers", "loss_likelihood_table",
             "map_vs_posterior", "model_selection", "predictive", "calibration", "scaling")
 DATA_ANALYSIS = "your_data"  # the core analyses on a user's CSV (--data); not part of a default run
+BENCHMARKS = ("cluster",)  # run by make bench only; their sections appear when their results are present
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results"
 
 
@@ -356,7 +357,7 @@ def write_result(out, name, *, title, claim, paragraph, figures, tables, summary
 
 def _records(out):
     records = []
-    for name in (*ANALYSES, DATA_ANALYSIS):  # the report's sections, in this order, for the results present
+    for name in (*ANALYSES, DATA_ANALYSIS, *BENCHMARKS):  # sections in this order, when present
         path = Path(out) / name / "result.json"
         if path.exists():
             records.append(json.loads(path.read_text()))

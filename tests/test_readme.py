@@ -55,21 +55,25 @@ def test_the_readme_snippets_run_with_deprecations_as_errors(tmp_path):
 
 
 def test_the_readme_dask_script_runs_verbatim_with_the_data_read_on_the_workers(tmp_path):
-    """The README's cluster script, as written, in a folder holding x_stack/ and t_stack/ made as the README makes
-    them: it prints the least-squares weights; and the task graph of its arrays holds file names, not data."""
+    """The README's cluster script, as written, in a folder holding data/ (Parquet files with the README's columns):
+    it prints the posterior means of w, which equal least squares' (a flat prior) within their Monte Carlo error;
+    and the task graph of the frame it reads holds file names, not data."""
     import pickle
 
-    import dask.array as da
+    import dask.dataframe as dd
     import numpy as np
+    import pandas as pd
 
     (script_text,) = [block for block in python_blocks() if "__main__" in block]
     rng = np.random.default_rng(5)
     x = rng.normal(size=(6000, 3))
     t = 1.0 + x @ [0.5, -1.0, 2.0] + 0.1 * rng.normal(size=6000)
-    da.to_npy_stack(tmp_path / "x_stack", da.from_array(x, chunks=(2500, 3)))  # chunks as the README's: rows only
-    da.to_npy_stack(tmp_path / "t_stack", da.from_array(t, chunks=2500))
-    graph_bytes = len(pickle.dumps(dict(da.from_npy_stack(tmp_path / "x_stack").__dask_graph__())))
-    assert graph_bytes < x.nbytes / 20, graph_bytes  # file names and slices, not the 144 kB of rows
+    (tmp_path / "data").mkdir()
+    frame = pd.DataFrame(x, columns=["x1", "x2", "x3"]).assign(t=t)
+    for k, rows in enumerate(np.array_split(np.arange(6000), 3)):
+        frame.iloc[rows].to_parquet(tmp_path / "data" / f"part-{k}.parquet")
+    graph_bytes = len(pickle.dumps(dict(dd.read_parquet(tmp_path / "data").__dask_graph__())))
+    assert graph_bytes < x.nbytes / 20, graph_bytes  # file names, not the 144 kB of rows
     script = tmp_path / "cluster.py"
     script.write_text(script_text)
     run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True,
@@ -77,4 +81,6 @@ def test_the_readme_dask_script_runs_verbatim_with_the_data_read_on_the_workers(
     assert run.returncode == 0, run.stderr[-3000:]
     printed = np.array(run.stdout.strip().strip("[]").split(), dtype=float)
     expected = np.linalg.lstsq(np.column_stack([np.ones(len(t)), x]), t, rcond=None)[0]
-    np.testing.assert_allclose(printed, expected, rtol=1e-6)  # as printed: NumPy's 8 significant digits
+    # the posterior sd of each weight is ~0.1 / sqrt(6000) = 0.0013, the Monte Carlo error of 2 x 1000 draws' mean
+    # ~4e-5: 3e-4 is over 7 Monte Carlo errors and a quarter of a posterior sd
+    np.testing.assert_allclose(printed, expected, atol=3e-4)
