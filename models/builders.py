@@ -43,7 +43,7 @@ from .basis import LinearBasis
 from .design import Design, RegressionModel, internal_coordinates
 from .likelihoods import Gaussian, Likelihood
 from .priors import Flat, check_w_prior
-from .statistics import ChunkedData, gaussian_statistics, is_dask, is_out_of_core
+from .statistics import ChunkedData, gaussian_statistics, is_dask, is_out_of_core, ranges_and_statistics
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -211,6 +211,18 @@ def _uses_statistics(requested, likelihood, x, t):
     return one_sigma and (is_out_of_core(x, t) or n >= STATISTICS_MIN_ROWS or n * features >= STATISTICS_MIN_ENTRIES)
 
 
+def _conditioning_guess(basis, data):
+    """The basis' conditioning on the first chunk's range of x (None when that chunk does not give one)."""
+    first = data.first_ranges()
+    if first is None:
+        return None
+    try:
+        basis.check_inputs(first)
+        return basis.conditioned(first)
+    except (ValueError, TypeError):  # e.g. a column constant in the first chunk: the whole range decides
+        return None
+
+
 def _statistics_regression(x, t, likelihood, basis, prior):
     """``regression`` for a Gaussian likelihood with one sigma, observed through its sufficient statistics."""
     columns = None
@@ -218,14 +230,21 @@ def _statistics_regression(x, t, likelihood, basis, prior):
         x, t, columns = as_data(x, t)  # lists, pandas: checked and loaded here
     data = ChunkedData(x, t)
     columns = data.columns if data.frames else columns  # a Dask DataFrame's column names
-    ranges, largest_target = data.ranges()  # the bases' conditioning depends on the range of x only
+    # one pass for the ranges (the bases' conditioning depends on the range of x only) and the statistics, in the
+    # conditioning of the first chunk's range; read again only when the whole range conditions differently
+    guess = _conditioning_guess(basis, data)
+    if guess is not None:
+        ranges, largest_target, statistics = ranges_and_statistics(data, guess.transform)
+    else:
+        (ranges, largest_target), statistics = data.ranges(), None
     likelihood.check_target_scale(largest_target, data.n)
     basis.check_inputs(ranges)
     names = feature_names(basis, ranges, columns)
     prior.check_size(len(names))
     penalty = prior.penalty(len(names))
     conditioned = basis.conditioned(ranges)
-    statistics = gaussian_statistics(data, conditioned.transform)
+    if statistics is None or conditioned.to_w != guess.to_w:  # equal T: the same exact dyadic transform
+        statistics = gaussian_statistics(data, conditioned.transform)
     n, p = statistics.n, len(names)
     _refuse_dependent(statistics.r, names, n, penalty)
     if penalty is not None and penalty.is_flat:

@@ -24,6 +24,7 @@ the range of each column of x, found in a first pass.
 """
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -271,7 +272,7 @@ class ChunkedData:
 
     def ranges(self):
         """Column minima and maxima of x, as a 2-row array shaped like x (what the bases' conditioning needs), and
-        the largest |t|, in one pass.
+        the largest |t|, in one pass (which also counts the rows: ``n``).
 
         Returns
         -------
@@ -280,18 +281,45 @@ class ChunkedData:
         float
             ``max |t|`` (for :meth:`models.likelihoods.Likelihood.check_target_scale`).
         """
-        def summary(x, t):
-            if len(t) == 0:  # an empty partition (e.g. after a filter)
-                return None
-            return np.stack([x.min(axis=0), x.max(axis=0)]), float(np.max(np.abs(t))), len(t)
+        ranges, largest, self.n = _summary_or_refusal(self.reduce(_summary, _merged_summaries))
+        return ranges, largest
 
-        pieces = [piece for piece in self.map(summary) if piece is not None]
-        if not pieces:
-            raise ValueError("x is empty: at least one observation is needed")
-        if self.frames:
-            self.n = sum(piece[2] for piece in pieces)
-        ranges = np.stack([np.min([p[0][0] for p in pieces], axis=0), np.max([p[0][1] for p in pieces], axis=0)])
-        return ranges, max(p[1] for p in pieces)
+    def first_ranges(self):
+        """The ranges of x in the first chunk (Dask block, partition) alone, read by itself: a cheap guess at the
+        whole data's, or None when that chunk is empty.
+
+        Returns
+        -------
+        ndarray (2,) or (2, D), or None
+            As :meth:`ranges`, over the first chunk's rows.
+        """
+        if self.dask:
+            import dask
+
+            (piece,) = dask.compute(self._tasks(_summary)[0])  # only the first partition is read
+        else:
+            piece = _apply(_summary, self.x[:self.chunk_rows], self.t[:self.chunk_rows], 0)
+        return None if piece is None else piece[0]
+
+
+def _summary(x, t):
+    """Column minima and maxima of a chunk, its largest |t| and its number of rows (None for an empty chunk)."""
+    if len(t) == 0:  # an empty partition (e.g. after a filter)
+        return None
+    return np.stack([x.min(axis=0), x.max(axis=0)]), float(np.max(np.abs(t))), len(t)
+
+
+def _merged_summaries(a, b):
+    if a is None or b is None:
+        return a if b is None else b
+    extremes = np.stack([np.minimum(a[0][0], b[0][0]), np.maximum(a[0][1], b[0][1])])
+    return extremes, max(a[1], b[1]), a[2] + b[2]
+
+
+def _summary_or_refusal(summary):
+    if summary is None:
+        raise ValueError("x is empty: at least one observation is needed")
+    return summary
 
 
 def _apply_partition(function, part, index, count, one_input):
@@ -400,15 +428,65 @@ def gaussian_statistics(data, transform):
     GaussianStatistics
         ``n``, ``r``, ``z`` and ``rss`` of the stacked rows ``[Z | t]``.
     """
-    def factor_of_chunk(x, t):
-        z = transform(x, np)
-        rows = np.empty((len(t), z.shape[1] + 1), order="F")  # LAPACK's layout: no copy inside the QR
-        rows[:, :-1], rows[:, -1] = z, t
-        return triangular_factor(rows, overwrite=True)
+    return _statistics(data.reduce(partial(_factor_of_chunk, transform), _stacked), data.n)
 
-    def stacked(upper, lower):  # the factor of two chunks' rows is the factor of their two factors stacked
-        return triangular_factor(np.asfortranarray(np.vstack([upper, lower])), overwrite=True)
 
-    factor = data.reduce(factor_of_chunk, stacked)
+def ranges_and_statistics(data, transform):
+    """One pass over ``data`` for both :meth:`ChunkedData.ranges` and :func:`gaussian_statistics` under
+    ``transform`` (a guess at the conditioning, e.g. from :meth:`ChunkedData.first_ranges`).
+
+    Parameters
+    ----------
+    data : ChunkedData
+        The rows, read chunk by chunk.
+    transform : callable
+        ``transform(x, xp)``, the conditioned features the statistics are computed in.
+
+    Returns
+    -------
+    ndarray (2,) or (2, D)
+        The minima, then the maxima, of every column of x.
+    float
+        ``max |t|``.
+    GaussianStatistics
+        The statistics of ``[transform(x) | t]``: the same as :func:`gaussian_statistics`' with that transform.
+    """
+    def both(x, t):
+        return _summary(x, t), _factor_of_chunk(transform, x, t)
+
+    def combined(a, b):
+        return _merged_summaries(a[0], b[0]), _stacked(a[1], b[1])
+
+    summary, factor = data.reduce(both, combined)
+    ranges, largest, data.n = _summary_or_refusal(summary)
+    return ranges, largest, _statistics(factor, data.n)
+
+
+def _factor_of_rows(transform, x, t):
+    z = transform(x, np)
+    rows = np.empty((len(t), z.shape[1] + 1), order="F")  # LAPACK's layout: no copy inside the QR
+    rows[:, :-1], rows[:, -1] = z, t
+    return triangular_factor(rows, overwrite=True)
+
+
+def _factor_of_chunk(transform, x, t):
+    """R of a chunk's ``[Z | t]`` (None for no rows). A Dask block or partition (often 1e6 rows) goes in pieces of
+    CHUNK_ROWS whose factors are stacked and factored once: each piece's Householder sweeps stay in the cache
+    (1e6 x 11: 82 ms whole, 40 ms in pieces)."""
+    pieces = [_factor_of_rows(transform, x[start:start + CHUNK_ROWS], t[start:start + CHUNK_ROWS])
+              for start in range(0, len(t), CHUNK_ROWS)]
+    if len(pieces) <= 1:
+        return pieces[0] if pieces else None
+    return triangular_factor(np.asfortranarray(np.vstack(pieces)), overwrite=True)
+
+
+def _stacked(upper, lower):
+    """The factor of two chunks' rows is the factor of their two factors stacked."""
+    if upper is None or lower is None:
+        return upper if lower is None else lower
+    return triangular_factor(np.asfortranarray(np.vstack([upper, lower])), overwrite=True)
+
+
+def _statistics(factor, n):
     p = factor.shape[0] - 1
-    return GaussianStatistics(n=data.n, r=factor[:p, :p], z=factor[:p, p], rss=float(factor[p, p] ** 2))
+    return GaussianStatistics(n=n, r=factor[:p, :p], z=factor[:p, p], rss=float(factor[p, p] ** 2))

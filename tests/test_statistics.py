@@ -150,6 +150,36 @@ def test_chunked_statistics_equal_one_qr(data):
         assert statistics.n == len(t)
 
 
+@pytest.mark.parametrize("order", ["as drawn", "sorted by x"])
+def test_one_pass_when_the_first_chunk_conditions_like_the_whole(data, monkeypatch, order):
+    """The ranges and the statistics come from one pass in the conditioning of the first chunk's range when the
+    whole range gives the same (exact dyadic) conditioning; otherwise the rows are read again. Either way the
+    statistics are exactly those of the whole range's conditioning."""
+    import dask.array as da
+
+    x, t = data
+    if order == "sorted by x":  # the first chunk covers a fraction of x's range: another conditioning
+        rows = np.argsort(x[:, 0])
+        x, t = x[rows], t[rows]
+    passes = []
+    reduce = ChunkedData.reduce
+
+    def counted(self, function, combine):
+        passes.append(function)
+        return reduce(self, function, combine)
+
+    monkeypatch.setattr(ChunkedData, "reduce", counted)
+    model = gaussian_regression(da.from_array(x, chunks=(500, 2)), da.from_array(t, chunks=500))
+    assert len(passes) == (1 if order == "as drawn" else 2)
+    expected = gaussian_statistics(ChunkedData(da.from_array(x, chunks=(500, 2)), da.from_array(t, chunks=500)),
+                                   LinearBasis().conditioned(x).transform)
+    statistics = model.design.statistics
+    assert statistics.n == len(t)
+    np.testing.assert_array_equal(statistics.r, expected.r)
+    np.testing.assert_array_equal(statistics.z, expected.z)
+    assert statistics.rss == expected.rss
+
+
 def test_memory_mapped_files(data, tmp_path):
     x, t = data
     np.save(tmp_path / "x.npy", x)
