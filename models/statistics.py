@@ -129,16 +129,37 @@ def _check_array(value, name, ndim):
         raise ValueError(f"{name} is empty: at least one observation is needed")
 
 
+def _finite_rows(values, name, start):
+    """``values`` (rows from global row ``start``) as float64, refusing non-finite values with their row numbers."""
+    values = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = (start + np.unique(np.nonzero(bad)[0])[:5]).tolist()
+        raise ValueError(f"{name} has {int(bad.sum())} non-finite value(s) (NaN or inf) in rows {start} to "
+                         f"{start + len(values) - 1}, first at row(s) {rows}")
+    return values
+
+
 def _checked_chunk(x, t, start):
     """The chunk as float64, refusing non-finite values with their global row numbers."""
-    x, t = np.asarray(x, dtype=np.float64), np.asarray(t, dtype=np.float64)
-    for name, values in (("x", x), ("t", t)):
-        bad = ~np.isfinite(values)
-        if bad.any():
-            rows = (start + np.unique(np.nonzero(bad)[0])[:5]).tolist()
-            raise ValueError(f"{name} has {int(bad.sum())} non-finite value(s) (NaN or inf) in rows {start} to "
-                             f"{start + len(values) - 1}, first at row(s) {rows}")
-    return x, t
+    return _finite_rows(x, "x", start), _finite_rows(t, "t", start)
+
+
+def _finite_partition(part, index, count, label):
+    """A partition's columns as float64, refusing a missing or non-finite value by its column (``label(column)``
+    names it) and the partition."""
+    values = part.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = int(np.nonzero(bad.any(axis=0))[0][0])
+        raise ValueError(f"{label(part.columns[first])} has {int(bad[:, first].sum())} missing or non-finite "
+                         f"value(s) (NaN, NA or inf) in partition {index} (ddf.partitions[{index}], of {count}): "
+                         "drop or fill them (ddf.dropna(), ddf.fillna(...))")
+    return values
+
+
+def _column_label(name, series, column):
+    return name if series else f"{name}'s column {str(column)!r}"
 
 
 class ChunkedData:
@@ -326,15 +347,10 @@ def _apply_partition(function, part, index, count, one_input):
     """``function`` on partition ``index`` (of ``count``) of the inputs' columns and the target's
     (:data:`TARGET_COLUMN`), as float64 arrays; a missing or non-finite value is refused naming its column and the
     partition (run where the partition is read)."""
-    values = part.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        first = int(np.nonzero(bad.any(axis=0))[0][0])
-        column = part.columns[first]
-        where = "t" if column == TARGET_COLUMN else ("x" if one_input else f"x's column {str(column)!r}")
-        raise ValueError(f"{where} has {int(bad[:, first].sum())} missing or non-finite "
-                         f"value(s) (NaN, NA or inf) in partition {index} (ddf.partitions[{index}], of {count}): "
-                         "drop or fill them (ddf.dropna(), ddf.fillna(...))")
+    def label(column):
+        return "t" if column == TARGET_COLUMN else _column_label("x", one_input, column)
+
+    values = _finite_partition(part, index, count, label)
     inputs = values[:, 0] if one_input else values[:, :-1]
     return function(inputs, values[:, -1])
 
@@ -382,28 +398,13 @@ def input_blocks(x, name, template):
     if any(np.isnan(c) for c in x.chunks[0]):
         x = x.compute_chunk_sizes()
     starts = np.concatenate([[0], np.cumsum(x.chunks[0])[:-1]])
-    blocks = [dask.delayed(_inputs_of_block)(block, int(start), name) for block, start in
+    blocks = [dask.delayed(_finite_rows)(block, name, int(start)) for block, start in
               zip(x.to_delayed().ravel(), starts)]
     return blocks, [int(c) for c in x.chunks[0]]
 
 
-def _inputs_of_block(x, start, name):
-    x = np.asarray(x, dtype=np.float64)
-    bad = ~np.isfinite(x)
-    if bad.any():
-        rows = (start + np.unique(np.nonzero(bad)[0])[:5]).tolist()
-        raise ValueError(f"{name} has {int(bad.sum())} non-finite value(s) (NaN or inf), first at row(s) {rows}")
-    return x
-
-
 def _inputs_of_partition(part, index, count, name, series, flat):
-    values = part.to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        column = part.columns[int(np.nonzero(bad.any(axis=0))[0][0])]
-        where = name if series else f"{name}'s column {str(column)!r}"
-        raise ValueError(f"{where} has missing or non-finite value(s) (NaN, NA or inf) in partition {index} "
-                         f"(ddf.partitions[{index}], of {count}): drop or fill them (ddf.dropna(), ddf.fillna(...))")
+    values = _finite_partition(part, index, count, partial(_column_label, name, series))
     return values[:, 0] if flat else values
 
 

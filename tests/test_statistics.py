@@ -324,7 +324,7 @@ def test_predict_on_dask_inputs_is_lazy_and_runs_block_by_block(data, dask_clien
 
     holed = frame.copy()
     holed.loc[700, "v"] = np.nan
-    with pytest.raises(ValueError, match=r"x_new's column 'v' has missing .* in partition 2 \(ddf.partitions\[2\]"):
+    with pytest.raises(ValueError, match=r"x_new's column 'v' has 1 missing .* in partition 2 \(ddf.partitions\[2\]"):
         predict(model, idata, dd.from_pandas(holed, npartitions=3)).predictions["t"].compute()
     with pytest.raises(ValueError, match=r"x_new must have 2 column\(s\) like the training inputs, got 1"):
         predict(model, idata, dd.from_pandas(frame, npartitions=3)[["u"]])
