@@ -43,7 +43,7 @@ from .basis import LinearBasis
 from .design import Design, RegressionModel, internal_coordinates
 from .likelihoods import Gaussian, Likelihood
 from .priors import Flat, check_w_prior
-from .statistics import ChunkedData, gaussian_statistics, is_dask, is_out_of_core, ranges_and_statistics
+from .statistics import ChunkedData, gaussian_statistics, is_dask, is_out_of_core, ranges_and_factor, statistics_of
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -234,16 +234,18 @@ def _statistics_regression(x, t, likelihood, basis, prior):
     # conditioning of the first chunk's range; read again only when the whole range conditions differently
     guess = _conditioning_guess(basis, data)
     if guess is not None:
-        ranges, largest_target, statistics = ranges_and_statistics(data, guess.transform)
+        ranges, largest_target, factor = ranges_and_factor(data, guess.transform)
     else:
-        (ranges, largest_target), statistics = data.ranges(), None
+        (ranges, largest_target), factor = data.ranges(), None
     likelihood.check_target_scale(largest_target, data.n)
     basis.check_inputs(ranges)
     names = feature_names(basis, ranges, columns)
     prior.check_size(len(names))
     penalty = prior.penalty(len(names))
     conditioned = basis.conditioned(ranges)
-    if statistics is None or conditioned.to_w != guess.to_w:  # equal T: the same exact dyadic transform
+    if factor is not None and conditioned.to_w == guess.to_w:  # equal T: the same exact dyadic transform
+        statistics = statistics_of(factor, data.n)
+    else:
         statistics = gaussian_statistics(data, conditioned.transform)
     n, p = statistics.n, len(names)
     _refuse_dependent(statistics.r, names, n, penalty)

@@ -429,19 +429,20 @@ def gaussian_statistics(data, transform):
     GaussianStatistics
         ``n``, ``r``, ``z`` and ``rss`` of the stacked rows ``[Z | t]``.
     """
-    return _statistics(data.reduce(partial(_factor_of_chunk, transform), _stacked), data.n)
+    return statistics_of(data.reduce(partial(_factor_of_chunk, transform), _stacked), data.n)
 
 
-def ranges_and_statistics(data, transform):
-    """One pass over ``data`` for both :meth:`ChunkedData.ranges` and :func:`gaussian_statistics` under
-    ``transform`` (a guess at the conditioning, e.g. from :meth:`ChunkedData.first_ranges`).
+def ranges_and_factor(data, transform):
+    """One pass over ``data`` for both :meth:`ChunkedData.ranges` and the triangular factor of
+    :func:`gaussian_statistics` under ``transform`` (a guess at the conditioning, e.g. from
+    :meth:`ChunkedData.first_ranges`); the ranges are checked before :func:`statistics_of` makes the statistics.
 
     Parameters
     ----------
     data : ChunkedData
         The rows, read chunk by chunk.
     transform : callable
-        ``transform(x, xp)``, the conditioned features the statistics are computed in.
+        ``transform(x, xp)``, the conditioned features the factor is computed in.
 
     Returns
     -------
@@ -449,8 +450,8 @@ def ranges_and_statistics(data, transform):
         The minima, then the maxima, of every column of x.
     float
         ``max |t|``.
-    GaussianStatistics
-        The statistics of ``[transform(x) | t]``: the same as :func:`gaussian_statistics`' with that transform.
+    ndarray (p + 1, p + 1)
+        R of ``[transform(x) | t]``: ``statistics_of(factor, data.n)`` equals :func:`gaussian_statistics`' result.
     """
     def both(x, t):
         return _summary(x, t), _factor_of_chunk(transform, x, t)
@@ -460,7 +461,7 @@ def ranges_and_statistics(data, transform):
 
     summary, factor = data.reduce(both, combined)
     ranges, largest, data.n = _summary_or_refusal(summary)
-    return ranges, largest, _statistics(factor, data.n)
+    return ranges, largest, factor
 
 
 def _factor_of_rows(transform, x, t):
@@ -488,6 +489,7 @@ def _stacked(upper, lower):
     return triangular_factor(np.asfortranarray(np.vstack([upper, lower])), overwrite=True)
 
 
-def _statistics(factor, n):
+def statistics_of(factor, n):
+    """The :class:`GaussianStatistics` of ``n`` rows whose ``[Z | t]`` has the triangular factor ``factor``."""
     p = factor.shape[0] - 1
     return GaussianStatistics(n=n, r=factor[:p, :p], z=factor[:p, p], rss=float(factor[p, p] ** 2))
