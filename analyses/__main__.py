@@ -28,7 +28,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from .report import ANALYSES, DATA_ANALYSIS, build_index, failed_checks, parse_args, plain, unconverged
+from .report import ANALYSES, BENCHMARKS, DATA_ANALYSIS, build_index, failed_checks, parse_args, plain, unconverged
 from .runner import run_named, stop_with_parent
 
 STAGING_PREFIX = ".staging-"
@@ -136,6 +136,8 @@ def main(argv=None):
     if args.list:
         for name in (*ANALYSES, DATA_ANALYSIS):
             print(f"{name:24s} {_first_line(name)}")
+        for name in BENCHMARKS:
+            print(f"{name:24s} {_first_line(name)} (make bench only: python -m analyses.{name} --full)")
         return
     names = (DATA_ANALYSIS,) if args.data else ANALYSES if args.only is None else tuple(args.only)
     out = args.out

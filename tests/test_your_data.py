@@ -15,7 +15,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 
 from analyses import plots, your_data
-from analyses.report import ANALYSES
+from analyses.report import ANALYSES, BENCHMARKS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,7 +111,7 @@ def test_list_names_every_analysis():
     completed = run("--list", timeout=300)
     assert completed.returncode == 0, completed.stderr
     names = [line.split()[0] for line in completed.stdout.splitlines()]
-    assert names == [*ANALYSES, "your_data"]
+    assert names == [*ANALYSES, "your_data", *BENCHMARKS]
 
 
 @pytest.mark.slow
