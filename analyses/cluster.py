@@ -89,7 +89,8 @@ def complete_marker(folder):
 
 
 def peak_rss_mb():
-    """This process' peak resident memory in MB (Linux reports ru_maxrss in kB)."""
+    """This process' peak resident memory in MB (Linux reports ru_maxrss in kB); run on every worker too, by
+    ``client.run``."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -122,7 +123,7 @@ def measure(folder, draws, seed):
         client.run(importlib.import_module, "models")
         _, plain = _timed(lambda: ddf.sum().compute())
         model, build = _timed(lambda: gaussian_regression(ddf[INPUTS], ddf["t"]))
-        workers_mb = sorted(v / 1024 for v in client.run(resource_peak_kb).values())
+        workers_mb = sorted(client.run(peak_rss_mb).values())
     finally:
         client.close()
         cluster.close()
@@ -134,11 +135,6 @@ def measure(folder, draws, seed):
             "exact_s": exact_s, "nuts_s": nuts_s, "workers_peak_mb": workers_mb, "client_peak_mb": peak_rss_mb(),
             "w_map": np.asarray(point["w"]).tolist(),
             "w_nuts_mean": idata.posterior["w"].mean(("chain", "draw")).values.tolist()}
-
-
-def resource_peak_kb():
-    """A worker's peak resident memory in kB (run on every worker by ``client.run``)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def compute(config, rng, cache=None, progressbar=False):
