@@ -36,11 +36,39 @@ class Conditioned:
 
     ``transform(x, xp)`` gives the features :math:`Z(x)` (``xp`` is ``numpy`` or ``pytensor.tensor``, so
     the same code builds the PyMC graph); ``to_w`` is the exact matrix :math:`T` with
-    :math:`\\Phi(x) = Z(x) T^{-1}`, i.e. ``w = T @ a``.
+    :math:`\\Phi(x) = Z(x) T^{-1}`, i.e. ``w = T @ a``. ``into(x, out)``, optional, writes the same
+    :math:`Z(x)` into a NumPy array without temporaries (the pass over many rows reuses one buffer).
     """
 
     transform: object
     to_w: tuple  # tuple of tuples of Fraction, shape (p, p)
+    into: object = None
+
+    def fill(self, x: np.ndarray, out: np.ndarray) -> None:
+        """Write :math:`Z(x)` into ``out``: with ``into`` when the basis has one, else from ``transform``.
+
+        Parameters
+        ----------
+        x : ndarray (m,) or (m, D)
+            Inputs, float64.
+        out : ndarray (m, p)
+            Where the features go (any memory layout, e.g. columns of a Fortran-ordered buffer).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from models.basis import LinearBasis
+        >>> x = np.array([[0.0, 10.0], [1.0, 30.0], [2.0, 20.0]])
+        >>> conditioned = LinearBasis().conditioned(x)
+        >>> out = np.empty((3, 3))
+        >>> conditioned.fill(x, out)
+        >>> bool(np.array_equal(out, conditioned.transform(x, np)))
+        True
+        """
+        if self.into is None:
+            out[...] = self.transform(x, np)
+        else:
+            self.into(x, out)
 
     @property
     def T(self) -> np.ndarray:
@@ -188,14 +216,19 @@ class LinearBasis:
         centers, scales = zip(*(_center_scale(columns[:, j]) for j in range(d)))
         if not self.intercept:
             centers = (0.0,) * d
-        one_d = x.ndim == 1
+        one_d, intercept = x.ndim == 1, self.intercept
+        shift, divisor = np.array(centers), np.array(scales)
 
         def transform(x, xp):
-            cols = [x] if one_d else [x[:, j] for j in range(d)]
-            z = [(cols[j] - centers[j]) / scales[j] for j in range(d)]
-            if self.intercept:
-                z = [cols[0] * 0 + 1] + z
-            return xp.stack(z, axis=1)
+            z = ((x[:, None] if one_d else x) - shift) / divisor
+            return xp.concatenate([xp.ones_like(z[:, :1]), z], axis=1) if intercept else z
+
+        def into(x, out):  # the same operations, written in place
+            z = out[:, 1:] if intercept else out
+            np.subtract(x[:, None] if one_d else x, shift, out=z)
+            np.divide(z, divisor, out=z)
+            if intercept:
+                out[:, 0] = 1.0
 
         p = d + self.intercept
         to_w = [[Fraction(0)] * p for _ in range(p)]
@@ -206,7 +239,7 @@ class LinearBasis:
                 to_w[0][offset + j] = -Fraction(centers[j]) / Fraction(scales[j])
         if self.intercept:
             to_w[0][0] = Fraction(1)
-        return Conditioned(transform, tuple(map(tuple, to_w)))
+        return Conditioned(transform, tuple(map(tuple, to_w)), into)
 
 
 class PolynomialBasis:

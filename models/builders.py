@@ -234,7 +234,7 @@ def _statistics_regression(x, t, likelihood, basis, prior):
     # conditioning of the first chunk's range; read again only when the whole range conditions differently
     guess = _conditioning_guess(basis, data)
     if guess is not None:
-        ranges, largest_target, factor = ranges_and_factor(data, guess.transform)
+        ranges, largest_target, factor = ranges_and_factor(data, guess)
     else:
         (ranges, largest_target), factor = data.ranges(), None
     likelihood.check_target_scale(largest_target, data.n)
@@ -246,7 +246,7 @@ def _statistics_regression(x, t, likelihood, basis, prior):
     if factor is not None and conditioned.to_w == guess.to_w:  # equal T: the same exact dyadic transform
         statistics = statistics_of(factor, data.n)
     else:
-        statistics = gaussian_statistics(data, conditioned.transform)
+        statistics = gaussian_statistics(data, conditioned)
     n, p = statistics.n, len(names)
     _refuse_dependent(statistics.r, names, n, penalty)
     if penalty is not None and penalty.is_flat:

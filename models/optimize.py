@@ -43,8 +43,12 @@ def triangular_factor(rows: np.ndarray, overwrite: bool = False) -> np.ndarray:
         The upper triangular R, with zero rows appended when m < p.
     """
     width = rows.shape[1]
-    (r,) = scipy.linalg.qr(rows, mode="r", overwrite_a=overwrite, check_finite=False)  # Householder (LAPACK geqrf)
-    r = r[:width]
+    # Householder (LAPACK geqrf) called directly: scipy.linalg.qr(mode="r") adds a workspace query and copies
+    (geqrf,) = scipy.linalg.lapack.get_lapack_funcs(("geqrf",), (rows,))
+    packed, _, _, info = geqrf(rows, overwrite_a=overwrite)
+    if info != 0:
+        raise ValueError(f"LAPACK geqrf failed (info = {info})")
+    r = np.triu(packed[:width])
     if r.shape[0] < width:
         r = np.vstack([r, np.zeros((width - r.shape[0], width))])
     return np.where(np.diag(r) < 0, -1.0, 1.0)[:, None] * r

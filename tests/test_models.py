@@ -60,6 +60,21 @@ def test_conditioned_coordinates_span_the_same_functions(basis, rng):
     np.testing.assert_allclose(basis.features(x) @ conditioned.T, z, rtol=0, atol=1e-11 * np.abs(z).max())
 
 
+@pytest.mark.parametrize(("basis", "shape"), [
+    (LinearBasis(), (40,)), (LinearBasis(), (40, 3)), (LinearBasis(intercept=False), (40, 3)),
+    (PolynomialBasis(3), (40,)), (GaussianBasis(np.linspace(0, 1, 5), 0.2), (40,))], ids=repr)
+def test_fill_writes_the_transform_into_a_buffer(basis, shape, rng):
+    """Conditioned.fill writes exactly (bitwise) transform's features, into a column slice of a Fortran buffer as
+    the statistics pass does; in place where the basis has ``into``."""
+    x = rng.uniform(-2, 3, shape)
+    conditioned = basis.conditioned(x)
+    z = conditioned.transform(x, np)
+    buffer = np.full((40, z.shape[1] + 1), np.nan, order="F")
+    conditioned.fill(x, buffer[:, :-1])
+    np.testing.assert_array_equal(buffer[:, :-1], z)
+    assert np.isnan(buffer[:, -1]).all()  # nothing written past the features
+
+
 def test_nll_is_scaled_mse_plus_constant_through_the_model(prml_data, rng):
     """-log p(t|w, sigma) = N/(2 sigma^2) MSE(w) + N/2 log(2 pi sigma^2), on random w, by the PyMC graph."""
     x, t = prml_data

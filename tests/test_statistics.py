@@ -24,6 +24,7 @@ from models import (
     regression,
     sample_posterior,
 )
+from models import statistics as statistics_module
 from models.builders import STATISTICS_MIN_ENTRIES, STATISTICS_MIN_ROWS
 from models.fit.backend import compile_mode
 from models.fit.results import value_point
@@ -136,14 +137,17 @@ def test_large_log_likelihoods_are_left_out_until_asked(data, monkeypatch):
     assert idata.log_likelihood["t"].shape == (1, 10, len(t))
 
 
-def test_chunked_statistics_equal_one_qr(data):
-    """Any chunking gives the factor of one QR of the whole [Z | t] (up to the signs fixed by a positive diagonal)."""
+@pytest.mark.parametrize("piece_rows", [5, 8_192])
+def test_chunked_statistics_equal_one_qr(data, monkeypatch, piece_rows):
+    """Any chunking, and any piece size inside a chunk, gives the factor of one QR of the whole [Z | t] (up to the
+    signs fixed by a positive diagonal)."""
     x, t = data
-    transform = LinearBasis().conditioned(x).transform
-    whole = np.linalg.qr(np.column_stack([transform(x, np), t]), mode="r")
+    monkeypatch.setattr(statistics_module, "PIECE_ROWS", piece_rows)
+    conditioned = LinearBasis().conditioned(x)
+    whole = np.linalg.qr(np.column_stack([conditioned.transform(x, np), t]), mode="r")
     whole = np.where(np.diag(whole) < 0, -1.0, 1.0)[:, None] * whole
     for chunk_rows in (1, 7, 1000, 10_000):
-        statistics = gaussian_statistics(ChunkedData(x, t, chunk_rows=chunk_rows), transform)
+        statistics = gaussian_statistics(ChunkedData(x, t, chunk_rows=chunk_rows), conditioned)
         np.testing.assert_allclose(statistics.r, whole[:3, :3], rtol=1e-12, atol=1e-12 * np.abs(whole).max())
         np.testing.assert_allclose(statistics.z, whole[:3, 3], rtol=1e-11, atol=1e-12 * np.abs(whole).max())
         assert statistics.rss == pytest.approx(whole[3, 3] ** 2, rel=1e-10)
@@ -172,7 +176,7 @@ def test_one_pass_when_the_first_chunk_conditions_like_the_whole(data, monkeypat
     model = gaussian_regression(da.from_array(x, chunks=(500, 2)), da.from_array(t, chunks=500))
     assert len(passes) == (1 if order == "as drawn" else 2)
     expected = gaussian_statistics(ChunkedData(da.from_array(x, chunks=(500, 2)), da.from_array(t, chunks=500)),
-                                   LinearBasis().conditioned(x).transform)
+                                   LinearBasis().conditioned(x))
     statistics = model.design.statistics
     assert statistics.n == len(t)
     np.testing.assert_array_equal(statistics.r, expected.r)
