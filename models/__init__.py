@@ -7,7 +7,7 @@ The public names, a contract the analyses, notebooks and later work rely on::
     from models import exact_posterior, log_evidence, empirical_bayes           # closed forms
     from models import fit_laplace, fit_pathfinder, fit_advi, advi_fitter       # approximations
     from models import sample_posterior, nuts_fitter, convergence               # NUTS and its gates
-    from models import predict, add_log_likelihood                              # predictive, LOO
+    from models import predict, add_log_likelihood, loo_by_chunks               # predictive, LOO
     from models import LinearBasis, PolynomialBasis, GaussianBasis, priors, likelihoods
     from models import Design, RegressionModel, design_of, check_posterior      # what a builder decided
     from models import mlp_initial_point, mlp_forward, mlp_predictive
@@ -34,6 +34,7 @@ from .fit import (
                   least_squares,
                   log_evidence,
                   log_likelihood_at,
+                  loo_by_chunks,
                   mean_field_sds,
                   nuts_fitter,
                   predict,
@@ -65,6 +66,7 @@ __all__ = [
     "likelihoods",
     "log_evidence",
     "log_likelihood_at",
+    "loo_by_chunks",
     "mean_field_sds",
     "mlp_forward",
     "mlp_initial_point",

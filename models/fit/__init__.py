@@ -16,9 +16,9 @@ from .approximate import advi_fitter, fit_advi, fit_laplace, fit_pathfinder, mea
 from .exact import empirical_bayes, exact_posterior, log_evidence
 from .map import fit_map, least_squares, log_likelihood_at
 from .predict import predict
-from .results import add_log_likelihood
+from .results import add_log_likelihood, loo_by_chunks
 from .sample import nuts_fitter, sample_posterior
 
 __all__ = ["add_log_likelihood", "advi_fitter", "empirical_bayes", "exact_posterior", "fit_advi", "fit_laplace",
-           "fit_map", "fit_pathfinder", "least_squares", "log_evidence", "log_likelihood_at", "mean_field_sds",
-           "nuts_fitter", "predict", "sample_posterior"]
+           "fit_map", "fit_pathfinder", "least_squares", "log_evidence", "log_likelihood_at", "loo_by_chunks",
+           "mean_field_sds", "nuts_fitter", "predict", "sample_posterior"]

@@ -4,7 +4,8 @@ r"""Result assembly shared by every rung: points in the model's own variables, a
 - :func:`value_point`: the same point in the sampler's (transformed) value variables, through the model's own
   transforms (``model.rvs_to_transforms``), never through variable names;
 - :func:`complete`: adds ``observed_data``, ``constant_data`` and the pointwise ``log_likelihood`` to a result;
-- :func:`add_log_likelihood`: the pointwise log-likelihood, also for models observed through statistics.
+- :func:`add_log_likelihood`: the pointwise log-likelihood, also for models observed through statistics;
+- :func:`loo_by_chunks`: PSIS-LOO made chunk by chunk where the rows are, for data too large for that matrix.
 """
 
 from __future__ import annotations
@@ -227,26 +228,120 @@ def add_log_likelihood(model: pm.Model, idata: xr.DataTree) -> xr.DataTree:
         return idata
     posterior = idata.posterior
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    internal = posterior["w_internal"].values.reshape(chains * draws, -1)
-    likelihood = design.likelihood
-    if likelihood.learns_scale:
-        sigma = posterior[likelihood.scale_name].values.reshape(-1)
-    else:
-        sigma = np.full(chains * draws, likelihood.fixed_scale)
-    rows = max(1, 2**22 // len(sigma))  # (rows x draws) temporaries of 32 MB
-
-    def log_likelihood(x, t):
-        pieces = []
-        for start in range(0, len(t), rows):
-            mu = internal @ design.internal_design(x[start:start + rows]).T  # (draws, rows)
-            pieces.append(likelihood.pointwise_log_likelihood(t[start:start + rows], mu, sigma[:, None]))
-        return np.concatenate(pieces, axis=1)
-
-    values = np.concatenate(design.data.map(log_likelihood), axis=1).reshape(chains, draws, -1)
+    values = np.concatenate(design.data.map(_pointwise(design, posterior)), axis=1).reshape(chains, draws, -1)
     idata["log_likelihood"] = xr.Dataset({"t": (("chain", "draw", "obs_id"), values)},
                                          coords={"chain": posterior["chain"], "draw": posterior["draw"],
                                                  "obs_id": np.arange(values.shape[-1])})
     return idata
+
+
+def _pointwise(design, posterior, rows=None):
+    """``log_likelihood(x, t)``: the (draws, rows) pointwise log-likelihood of a chunk of rows, made in pieces of
+    ``rows`` rows (by default (rows x draws) temporaries of 32 MB); ``pieces(x, t)`` yields them one by one."""
+    internal = posterior["w_internal"].values
+    internal = internal.reshape(-1, internal.shape[-1])
+    likelihood = design.likelihood
+    if likelihood.learns_scale:
+        sigma = posterior[likelihood.scale_name].values.reshape(-1)
+    else:
+        sigma = np.full(len(internal), likelihood.fixed_scale)
+    rows = rows or max(1, 2**22 // len(sigma))
+
+    def pieces(x, t):
+        for start in range(0, len(t), rows):
+            mu = internal @ design.internal_design(x[start:start + rows]).T  # (draws, rows)
+            yield likelihood.pointwise_log_likelihood(t[start:start + rows], mu, sigma[:, None])
+
+    def log_likelihood(x, t):
+        return np.concatenate(list(pieces(x, t)), axis=1)
+
+    log_likelihood.pieces = pieces
+    return log_likelihood
+
+
+def loo_by_chunks(model: pm.Model, idata: xr.DataTree):
+    r"""PSIS-LOO of a model observed through its sufficient statistics, made where the rows are: chunk by chunk
+    (on the workers, partition by partition, for Dask data), each piece's pointwise log-likelihood is Pareto-smoothed
+    (ArviZ's own ``array_stats.loo``) and summed at once; only a few numbers per chunk travel and the
+    (draws x N) matrix is never held.
+
+    The sums are combined exactly: :math:`\widehat{\mathrm{elpd}} = \sum_i \mathrm{elpd}_i`,
+    :math:`p_\mathrm{loo} = \sum_i p_i` and :math:`\mathrm{se} = \sqrt{N\,\mathrm{var}(\mathrm{elpd}_i)}`
+    (ddof 1, as ``az.loo``) from each chunk's count, mean and sum of squared deviations (Chan, Golub & LeVeque
+    1979); ``r_eff`` is ``az.loo``'s (the mean relative ESS of the posterior's variables).
+
+    Parameters
+    ----------
+    model : pm.Model
+        A builder's model observed through sufficient statistics (NumPy, memory-mapped or Dask data).
+    idata : xarray.DataTree
+        Its posterior (``w_internal`` and, when learned, the noise scale).
+
+    Returns
+    -------
+    arviz_stats.utils.ELPDDataLOO
+        What ``az.loo(idata)`` returns with ``pointwise=False`` (elpd, se, p_loo, warning, good_k); a warning
+        names how many rows have Pareto k above ``good_k`` and the worst row.
+
+    Raises
+    ------
+    ValueError
+        For a model that holds its rows in its graph (use ``az.loo`` after ``add_log_likelihood``).
+    """
+    from arviz_stats.base import array_stats
+    from arviz_stats.utils import ELPDDataLOO
+
+    check_model(model)
+    posterior = posterior_tree(idata).posterior
+    design = design_of(model)
+    if design is None or design.statistics is None:
+        raise ValueError("loo_by_chunks is for models observed through their sufficient statistics; this model "
+                         "holds its rows: use az.loo(idata) (after add_log_likelihood(model, idata))")
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    samples = chains * draws
+    r_eff = 1.0
+    if chains > 1:
+        ess = az.ess(posterior.to_dataset(), method="mean")
+        r_eff = float(np.hstack([ess[v].values.ravel() for v in ess.data_vars]).mean() / samples)
+    good_k = min(1 - 1 / np.log10(samples), 0.7) if samples > 1 else 0.7
+    pieces = _pointwise(design, posterior).pieces
+
+    def chunk_summary(x, t):
+        summary = None
+        for values in pieces(x, t):
+            elpd_i, k, p_i = array_stats.loo(values.reshape(chains, draws, -1), chain_axis=0, draw_axis=1,
+                                             r_eff=r_eff)
+            summary = _merged_loo(summary, _loo_summary(elpd_i, k, p_i, good_k))
+        return summary
+
+    n, mean, squares, p_loo, above, worst_k, worst_row = design.data.reduce(chunk_summary, _merged_loo)
+    if above:
+        warnings.warn(f"Pareto k above {good_k:.2f} for {above} of {n} rows (largest {worst_k:.2f}, row "
+                      f"{worst_row}): importance sampling is unreliable there", UserWarning,
+                      skip_file_prefixes=(PACKAGE,))
+    se = float(np.sqrt(n * squares / (n - 1))) if n > 1 else 0.0
+    return ELPDDataLOO(elpd=float(n * mean), se=se, p=float(p_loo), n_samples=samples, n_data_points=n,
+                       scale="log", warning=bool(above), good_k=good_k)
+
+
+def _loo_summary(elpd_i, k, p_i, good_k):
+    """(count, mean, sum of squared deviations of elpd_i, sum of p_i, rows with k > good_k, largest k, its row)."""
+    worst = int(np.argmax(k))
+    return (len(elpd_i), float(np.mean(elpd_i)), float(np.sum((elpd_i - np.mean(elpd_i)) ** 2)), float(np.sum(p_i)),
+            int(np.sum(k > good_k)), float(k[worst]), worst)
+
+
+def _merged_loo(a, b):
+    """Two consecutive chunks' summaries as one (Chan et al.'s pairwise update of the mean and squared
+    deviations; ``b``'s rows come after ``a``'s)."""
+    if a is None or b is None:
+        return a if b is None else b
+    n = a[0] + b[0]
+    delta = b[1] - a[1]
+    mean = a[1] + delta * b[0] / n
+    squares = a[2] + b[2] + delta**2 * a[0] * b[0] / n
+    worst = (a[5], a[6]) if a[5] >= b[5] else (b[5], a[0] + b[6])
+    return n, mean, squares, a[3] + b[3], a[4] + b[4], *worst
 
 
 def posterior_from_internal(model, design, internal, scale=None, log_likelihood: bool = True):
