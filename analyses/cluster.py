@@ -189,7 +189,7 @@ def plot_cluster(rows, settings):
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     n = np.array([r["n"] for r in rows], dtype=float)
     for key, label, style in (("plain_pass_s", "one plain pass (ddf.sum())", "k--"),
-                              ("build_s", "model build (ranges + statistics passes)", "o-"),
+                              ("build_s", "model build (ranges and statistics in one pass)", "o-"),
                               ("map_s", "fit_map", "s-"), ("exact_s", "exact_posterior, 1000 draws", "^-"),
                               ("nuts_s", "NUTS (nutpie), compilation included", "v-")):
         left.plot(n, [r[key] for r in rows], style, label=label)
