@@ -24,7 +24,8 @@ def test_quick_run_measures_every_method(quick_results):
     # nuts_fitter compiled once per model structure: the rows model (1e3) and the statistics model (1e4)
     compiled = [row["suite_fitted_compile_seconds"] for row in summary["rows"]]
     assert compiled[0] > 0 and compiled[1] > 0
-    assert summary["ratios"]["suite_cpu_largest_over_smallest"] > 0
+    assert summary["ratios"]["suite_time_largest_over_smallest"] > 0
+    assert summary["ratios"]["fitted_cpu_largest_over_smallest"] > 0
     assert (out / "scaling" / "scaling.png").exists()
 
 
@@ -59,8 +60,9 @@ def test_the_ess_bound_is_the_largest_bulk_ess_arviz_returns():
 
 def benchmark_result(**ratios):
     """A full run's result as checks reads it, every target met; ``ratios`` override single numbers."""
-    values = {"suite_cpu_largest_over_smallest": 0.6, "sizes_compared": [1_000, 1_000_000],
-              "suite_cpu_1e6_over_1e3": 0.6, "suite_ess_per_s_over_pymc_rows_at_1e5": 500.0,
+    values = {"suite_time_largest_over_smallest": 0.6, "fitted_cpu_largest_over_smallest": 0.6,
+              "sizes_compared": [1_000, 1_000_000],
+              "suite_time_1e6_over_1e3": 0.6, "suite_ess_per_s_over_pymc_rows_at_1e5": 500.0,
               "exact_over_lstsq_at_1e6": 0.6, "warm_build_and_map_seconds_at_1e6": 0.3,
               "fitter_compile_seconds": [3.0, 3.0], "max_memmap_extra_mb": 6.0, "file_mb_of_largest": 76.3}
     values.update(ratios)
@@ -70,11 +72,23 @@ def benchmark_result(**ratios):
 
 def test_its_checks_hold_and_each_fails_when_its_number_does():
     assert [entry["ok"] for entry in scaling.checks(benchmark_result())] == [True] * 5
-    for failing, change in enumerate([{"suite_cpu_1e6_over_1e3": 1.6}, {"suite_ess_per_s_over_pymc_rows_at_1e5": 90},
+    for failing, change in enumerate([{"suite_time_1e6_over_1e3": 1.6}, {"suite_ess_per_s_over_pymc_rows_at_1e5": 90},
                                       {"exact_over_lstsq_at_1e6": 3.5}, {"warm_build_and_map_seconds_at_1e6": 2.0},
                                       {"max_memmap_extra_mb": 76.0}]):
         oks = [entry["ok"] for entry in scaling.checks(benchmark_result(**change))]
         assert oks == [i != failing for i in range(5)], change
+
+
+def test_the_quick_runs_flatness_check_holds_and_fails_with_its_number():
+    """A quick run (N <= 1e4) measures the compiled fitter's CPU time at its largest N over its smallest."""
+    ratios = {"suite_time_largest_over_smallest": 2.0, "sizes_compared": [1_000, 10_000],
+              "fitter_compile_seconds": [3.0], "max_memmap_extra_mb": 0.5, "file_mb_of_largest": 0.76}
+    rows = [{"n": 1_000}, {"n": 10_000}]
+    for ratio, ok in ((0.6, True), (1.6, False)):
+        result = {"summary": {"ratios": dict(ratios, fitted_cpu_largest_over_smallest=ratio), "rows": rows,
+                              "settings": scaling.config(quick=True)}}
+        last = scaling.checks(result)[-1]
+        assert last["claim"].startswith("a compiled posterior's CPU time") and last["ok"] is ok
 
 
 def test_memory_is_evidence_only_where_a_copy_would_fail():
