@@ -228,16 +228,18 @@ def add_log_likelihood(model: pm.Model, idata: xr.DataTree) -> xr.DataTree:
         return idata
     posterior = idata.posterior
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    values = np.concatenate(design.data.map(_pointwise(design, posterior)), axis=1).reshape(chains, draws, -1)
+    pieces = _pointwise_pieces(design, posterior)
+    values = np.concatenate(design.data.map(lambda x, t: np.concatenate(list(pieces(x, t)), axis=1)), axis=1)
+    values = values.reshape(chains, draws, -1)
     idata["log_likelihood"] = xr.Dataset({"t": (("chain", "draw", "obs_id"), values)},
                                          coords={"chain": posterior["chain"], "draw": posterior["draw"],
                                                  "obs_id": np.arange(values.shape[-1])})
     return idata
 
 
-def _pointwise(design, posterior, rows=None):
-    """``log_likelihood(x, t)``: the (draws, rows) pointwise log-likelihood of a chunk of rows, made in pieces of
-    ``rows`` rows (by default (rows x draws) temporaries of 32 MB); ``pieces(x, t)`` yields them one by one."""
+def _pointwise_pieces(design, posterior):
+    """``pieces(x, t)``: yields the (draws, rows) pointwise log-likelihood of a chunk of rows, in pieces whose
+    (rows x draws) temporaries hold 32 MB."""
     internal = posterior["w_internal"].values
     internal = internal.reshape(-1, internal.shape[-1])
     likelihood = design.likelihood
@@ -245,18 +247,14 @@ def _pointwise(design, posterior, rows=None):
         sigma = posterior[likelihood.scale_name].values.reshape(-1)
     else:
         sigma = np.full(len(internal), likelihood.fixed_scale)
-    rows = rows or max(1, 2**22 // len(sigma))
+    rows = max(1, 2**22 // len(sigma))
 
     def pieces(x, t):
         for start in range(0, len(t), rows):
             mu = internal @ design.internal_design(x[start:start + rows]).T  # (draws, rows)
             yield likelihood.pointwise_log_likelihood(t[start:start + rows], mu, sigma[:, None])
 
-    def log_likelihood(x, t):
-        return np.concatenate(list(pieces(x, t)), axis=1)
-
-    log_likelihood.pieces = pieces
-    return log_likelihood
+    return pieces
 
 
 def loo_by_chunks(model: pm.Model, idata: xr.DataTree):
@@ -304,7 +302,7 @@ def loo_by_chunks(model: pm.Model, idata: xr.DataTree):
         ess = az.ess(posterior.to_dataset(), method="mean")
         r_eff = float(np.hstack([ess[v].values.ravel() for v in ess.data_vars]).mean() / samples)
     good_k = min(1 - 1 / np.log10(samples), 0.7) if samples > 1 else 0.7
-    pieces = _pointwise(design, posterior).pieces
+    pieces = _pointwise_pieces(design, posterior)
 
     def chunk_summary(x, t):
         summary = None
