@@ -186,7 +186,7 @@ def checks(result):
 
 
 def plot_cluster(rows, settings):
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5.0))
     n = np.array([r["n"] for r in rows], dtype=float)
     for key, label, style in (("plain_pass_s", "one plain pass (ddf.sum())", "k--"),
                               ("build_s", "model build (ranges and statistics in one pass)", "o-"),
@@ -202,7 +202,7 @@ def plot_cluster(rows, settings):
         axis.set_yscale("log")
         axis.set_xlabel("N (rows), 10 columns of Parquet")
         axis.set_ylabel(label)
-        axis.legend(fontsize=8)
+        axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)  # below: no line hidden
     figure.tight_layout()
     return figure
 
