@@ -279,3 +279,32 @@ def test_the_fitters_backend_gives_numbas_numbers(rng, monkeypatch):
     (c_loglik, c_map), (default_loglik, default_map) = results.values()
     np.testing.assert_allclose(c_loglik, default_loglik, rtol=1e-12)
     np.testing.assert_allclose(c_map, default_map, rtol=1e-12)
+
+
+def test_the_c_modules_use_the_precompiled_header():
+    """Inside compile_mode, PyTensor's g++ includes models.fit.backend's precompiled header; g++ takes a precompiled
+    header only when it was made with the options of the compilation, and reads the header as text otherwise (as
+    fast as without it). Made an error here (-Werror=invalid-pch), a graph compiled for the first time (a constant no
+    other graph has, so its module is not in the cache) fails to compile if the header's options are not PyTensor's.
+    Nested contexts leave the flags as they are (they are part of every module's cache key)."""
+    import uuid
+
+    import pytensor
+    import pytensor.tensor as pt
+
+    from models.fit import backend
+
+    if backend.COMPILE_MODE is None or backend.precompiled_header() is None:
+        pytest.skip("no g++: PyTensor's C backend is not used")
+    x = pt.dvector("x")
+    with backend.compile_mode():
+        flags = pytensor.config.gcc__cxxflags
+        assert flags.endswith(f"-include {backend.precompiled_header()}")
+        with backend.compile_mode():
+            assert pytensor.config.gcc__cxxflags == flags
+        pytensor.function([x], pt.exp(x))  # PyTensor's own support modules, compiled with other options, exist
+        scale = 1 + uuid.uuid4().int % 10**6 / 10**7
+        with pytensor.config.change_flags(gcc__cxxflags=f"{flags} -Werror=invalid-pch"):
+            fresh = pytensor.function([x], pt.exp(x) * scale + pt.log1p(x))
+    values = np.array([0.25, 1.5])
+    np.testing.assert_allclose(fresh(values), np.exp(values) * scale + np.log1p(values), rtol=1e-15)
