@@ -7,7 +7,8 @@
 #   make test       venv build excluded here; the README adds the two for "make test, venv build included"
 #   make run        the default report
 #   --data          a 200-row, 3-input CSV written here, run twice: cold (first) and warm (second)
-# Prints one line per command: its exit status and wall time in seconds.
+# Prints one line per command: its exit status and wall time in seconds; and after the venv, a line of how fast
+# the machine is today (a Python loop, a NumPy QR, one g++ compilation).
 set -u
 repo=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 work=${2:-$(mktemp -d /tmp/measure-times-XXXXXX)}
@@ -27,6 +28,29 @@ timed() {  # timed LABEL COMMAND...: run, log to $work/LABEL.log, print "LABEL e
     printf '%-12s exit %d, %.0f s\n' "$label" "$status" "$(echo "$end - $start" | bc)"
 }
 timed venv make .venv
+# How fast the machine is today (its speed has differed by 2x between days here): a pure-Python loop, a NumPy QR
+# and one g++ compilation of a small C++ file, each the best of three, printed beside the times
+.venv/bin/python - <<'PY'
+import subprocess, tempfile, time
+import numpy as np
+
+def best(f):
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+matrix = np.random.default_rng(0).standard_normal((1_000_000, 11))
+with tempfile.TemporaryDirectory() as folder:
+    source = f"{folder}/a.cpp"
+    with open(source, "w") as file:
+        file.write("#include <vector>\n#include <algorithm>\nint main() { std::vector<int> v(9); std::sort(v.begin(), v.end()); }\n")
+    gxx = best(lambda: subprocess.run(["g++", "-O2", "-o", f"{folder}/a", source], check=True))
+print(f"speed        python loop {best(lambda: sum(range(10_000_000))):.2f} s, QR of 1e6 x 11 "
+      f"{best(lambda: np.linalg.qr(matrix, mode='r')):.2f} s, g++ {gxx:.2f} s")
+PY
 timed test make test
 timed run make run
 .venv/bin/python - "$work/data.csv" <<'PY'
