@@ -83,10 +83,10 @@ def compile_mode() -> Iterator[None]:
         yield
         return
     header = precompiled_header() if PRECOMPILE else None
-    ours = " ".join(part for part in (C_FLAGS, header and f"-include {header}") if part)
+    ours = _joined(C_FLAGS, header and f"-include {header}")
     flags = pytensor.config.gcc__cxxflags
     if not flags.endswith(ours):  # not already inside compile_mode (the flags are part of a module's cache key)
-        flags = f"{flags} {ours}".strip()
+        flags = _joined(flags, ours)
     with pytensor.config.change_flags(mode=COMPILE_MODE, gcc__cxxflags=flags), warnings.catch_warnings():
         # PyTensor's note, at its first C compilation, that it found no BLAS library to link ("severely degraded"):
         # it then calls NumPy's BLAS through NumPy's C API. Measured: one log density and gradient of a row-wise
@@ -107,6 +107,11 @@ def in_compile_mode(function: Callable) -> Callable:
     return wrapper
 
 
+def _joined(*flags: str | None) -> str:
+    """The non-empty ``flags``, separated by spaces (PyTensor's ``gcc__cxxflags`` is one string)."""
+    return " ".join(flag for flag in flags if flag)
+
+
 def _module_flags() -> list[str]:
     """The flags with which PyTensor's C backend compiles an elementwise operation (``CLinker.compile_args`` of one),
     followed by :data:`C_FLAGS`, in the order of PyTensor's command line (``g++ -shared -g <these>``)."""
@@ -115,8 +120,7 @@ def _module_flags() -> list[str]:
     from pytensor.link.c.basic import CLinker
 
     x = pt.dvector("x")
-    with pytensor.config.change_flags(gcc__cxxflags=" ".join(
-            part for part in (pytensor.config.gcc__cxxflags, C_FLAGS) if part)):
+    with pytensor.config.change_flags(gcc__cxxflags=_joined(pytensor.config.gcc__cxxflags, C_FLAGS)):
         return ["-g", *CLinker().accept(FunctionGraph([x], [pt.exp(x)])).compile_args(), "-fvisibility=hidden"]
 
 
