@@ -36,7 +36,6 @@ import hashlib
 import logging
 import os
 import subprocess
-import sysconfig
 import tempfile
 import warnings
 from pathlib import Path
@@ -44,6 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytensor
+from pytensor.link.c.cmodule import std_include_dirs
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -145,7 +145,7 @@ def precompiled_header() -> Path | None:
     try:
         flags = _module_flags()
         version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=True).stdout
-        includes = [f"-I{np.get_include()}", f"-I{sysconfig.get_path('include')}"]
+        includes = [f"-I{folder}" for folder in std_include_dirs()]  # PyTensor's own -I list for its modules
         text = "".join(f"#include <{name}>\n" for name in HEADERS)
         identity = repr((compiler, version, flags, includes, text, np.__version__, pytensor.__version__))
         folder = Path(pytensor.config.base_compiledir) / (
