@@ -90,6 +90,18 @@ def test_nll_is_scaled_mse_plus_constant_through_the_model(prml_data, rng):
         assert gaussian_nll(t, y, sigma) == pytest.approx(-scipy.stats.norm(y, sigma).logpdf(t).sum(), rel=1e-13)
 
 
+def test_log_likelihood_at_a_learned_sigma_per_row_is_scipys(prml_data, rng):
+    """With a learned sigma, one value per row of w (or one for all): the sum of scipy's Normal log densities."""
+    x, t = prml_data
+    model = gaussian_regression(x, t, basis=PolynomialBasis(3))  # sigma learned (HalfFlat: a log transform)
+    features = PolynomialBasis(3).features(x)
+    ws, sigmas = rng.normal(scale=3, size=(20, 4)), rng.uniform(0.1, 5.0, 20)
+    reference = [scipy.stats.norm(features @ w, s).logpdf(t).sum() for w, s in zip(ws, sigmas)]
+    np.testing.assert_allclose(log_likelihood_at(model, ws, sigma=sigmas), reference, rtol=1e-12)
+    np.testing.assert_allclose(log_likelihood_at(model, ws, sigma=0.7),
+                               [scipy.stats.norm(features @ w, 0.7).logpdf(t).sum() for w in ws], rtol=1e-12)
+
+
 def test_find_map_agrees_with_fit_map_on_well_conditioned_problems(prml_data):
     """fit_map is the mode of the model's own density: PyMC's optimizer finds the same point to its tolerance."""
     x, t = prml_data

@@ -323,17 +323,20 @@ def log_likelihood_at(model: pm.Model, w: ArrayLike, sigma: float | None = None)
         if sigma is None:
             raise ValueError(f"this model learns {likelihood.scale_name}: pass its value as sigma")
         if np.ndim(sigma) == 0:
-            scales = [{likelihood.scale_name: positive_scalar(sigma, "sigma")}] * len(internal)
+            values = np.full(len(internal), positive_scalar(sigma, "sigma"))
         elif np.shape(sigma) == (len(internal),) and w.ndim == 2:
-            scales = [{likelihood.scale_name: positive_scalar(value, f"sigma[{i}]")} for i, value in enumerate(sigma)]
+            values = np.array([positive_scalar(value, f"sigma[{i}]") for i, value in enumerate(sigma)])
         else:
             raise ValueError(f"sigma must be a number, or one per row of w ({len(internal)}), got shape "
                              f"{np.shape(sigma)}")
+        # the K values through the scale's transform at once (an elementwise one: log, or an interval's)
+        transformed = value_point(model, {likelihood.scale_name: values})
+        scales = [{name: value[k] for name, value in transformed.items()} for k in range(len(internal))]
     elif sigma is not None:
         raise ValueError(f"this model has a fixed {likelihood.scale_name} = {likelihood.fixed_scale}; "
                          "do not pass sigma")
     logp = model.compile_logp(vars=model.observed_RVs, sum=True)
-    values = np.array([float(logp(value_point(model, {"w_internal": row, **scale})))
+    values = np.array([float(logp({**value_point(model, {"w_internal": row}), **scale}))
                        for row, scale in zip(internal, scales)])
     return values if w.ndim == 2 else float(values[0])
 
