@@ -13,7 +13,9 @@ The NUTS here is PyMC's own (``nuts_sampler="pymc"``), not nutpie, the suite's d
 in a new process, and nutpie compiles every model afresh with numba in every process (numba cannot cache that
 compilation), 18 s on the 2-core machine of the README for a 200-row, 3-column file, where its sampling takes 1 s.
 PyMC's NUTS evaluates the density and gradient that ``fit_map`` has already compiled with the C backend
-(``models.fit.backend``, cached across runs): 4 chains x 2000 steps of that file in 4-5 s in all.
+(``models.fit.backend``, cached across runs): 4 chains x 2000 steps of that file in about 8 s, one chain after another
+(PyMC counts half of a machine's CPUs as cores, one of this machine's two; two chain processes were no faster, as
+each starts a new Python).
 
 Two options change the model, for data these defaults cannot take (an exact fit, too few rows for a proper
 posterior; the refusal names the ones that help): ``--sigma S`` fixes the noise sd at S (then there is no

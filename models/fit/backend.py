@@ -30,10 +30,10 @@ compilation is faster. Set ``C_FLAGS = ""`` and ``PRECOMPILE = False`` to compil
 ``-O1`` instead of ``-O3``: measured in new processes with empty compile folders, alternating (5 pairs, as
 ``tools/compile_benchmark.py`` does), the cold ``fit_map`` and short NUTS of a Student-t regression compiled 20% faster
 (31.5 s -> 25.4 s in the median, PyTensor's graph work included), while 2000 steps of PyMC's NUTS on it took the
-same time (4.2 s) and one log density and gradient of a 1e5-row model was as fast within the noise: the suite's
-operations call ``exp``/``log`` and BLAS, which the optimization level does not change. ``-O1`` also forms no fused
-multiply-adds (``-O2`` and ``-O3`` contract ``a * b + c`` on CPUs that have FMA), one source fewer of last-bit
-differences between CPUs.
+same time (4.2 s), as did 10,000 steps of ADVI on the calibration's model (1.2-1.7 s either way), and one log
+density and gradient of a 1e5-row model was as fast within the noise: the suite's operations call ``exp``/``log``
+and BLAS, which the optimization level does not change. ``-O1`` also forms no fused multiply-adds (``-O2`` and
+``-O3`` contract ``a * b + c`` on CPUs that have FMA), one source fewer of last-bit differences between CPUs.
 """
 
 from __future__ import annotations
