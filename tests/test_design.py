@@ -30,6 +30,7 @@ from models import (
     priors,
     regression,
 )
+from models.fit.backend import compile_mode
 from models.priors import Penalty, Prior
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,7 +159,8 @@ def test_a_smooth_prior_without_a_penalty_goes_to_newton_and_a_nonsmooth_likelih
 def test_elastic_net_density_is_normalized(l1_scale, l2_scale, loc):
     prior = priors.ElasticNet(l1_scale, l2_scale, loc=loc)
     w = pt.dvector("w")
-    logp = pytensor.function([w], prior.logp(w))
+    with compile_mode():  # the fitters' backend (C): compiled once for the suite (numba compiles each graph anew)
+        logp = pytensor.function([w], prior.logp(w))
 
     def density(value):
         return float(np.exp(logp(np.array([value]))))

@@ -5,6 +5,7 @@ import pytest
 from scipy import optimize, special, stats
 
 from models import LinearBasis, fit_map, gaussian_regression, likelihoods, priors, regression
+from models.fit.backend import compile_mode
 
 
 def two_inputs(rng, n):
@@ -49,7 +50,8 @@ def test_nll_is_an_affine_function_of_the_loss(name, rng):
     x, t, likelihood = data_for(name, rng)
     model = regression(x, t, likelihood=likelihood)
     spec = model.design
-    logp = model.compile_logp(vars=model.observed_RVs, jacobian=False)
+    with compile_mode():  # the fitters' backend (C): operations compiled once for the whole suite (numba, PyMC's
+        logp = model.compile_logp(vars=model.observed_RVs, jacobian=False)  # default, compiles each graph anew)
     design = spec.internal_design(x)
     n = len(t)
     c1, c0 = likelihood.loss_constants(n, t) if name == "Poisson" else likelihood.loss_constants(n)
