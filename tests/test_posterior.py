@@ -174,7 +174,7 @@ def test_nuts_agrees_with_exact_draws_for_learned_sigma(prml_data):
     x, t = prml_data
     model = gaussian_regression(x, t, basis=PolynomialBasis(3), sigma_prior=priors.Jeffreys())
     exact = exact_posterior(model, draws=40_000, random_seed=5)
-    nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, random_seed=6)
+    nuts = sample_posterior(model, draws=1000, tune=1000, chains=2, random_seed=6, nuts_sampler="pymc")
     summary = az.summary(nuts, var_names=["w", "sigma"])
     assert int(nuts.sample_stats["diverging"].sum()) == 0
     assert summary["r_hat"].max() <= 1.01
@@ -190,7 +190,7 @@ def test_nuts_on_hard_designs_and_user_priors(rng):
     t = 5.0 + 0.002 * x + 0.3 * rng.normal(size=30)
     model = gaussian_regression(x, t, basis=LinearBasis(), prior=priors.Normal([100.0, 1.0], loc=[0.0, 0.01]),
                                 sigma_prior=priors.HalfCauchy(1.0))
-    idata = sample_posterior(model, draws=500, tune=500, chains=2, random_seed=7)
+    idata = sample_posterior(model, draws=500, tune=500, chains=2, random_seed=7, nuts_sampler="pymc")
     summary = az.summary(idata, var_names=["w", "sigma"])
     assert int(idata.sample_stats["diverging"].sum()) == 0
     assert summary["r_hat"].max() <= 1.01

@@ -468,7 +468,7 @@ def test_nuts_on_statistics_matches_exact_draws(data):
     """NUTS on the statistics model against iid exact draws (Jeffreys sigma, flat w): means within Monte Carlo error."""
     x, t = data
     _, stats = both(x, t, sigma_prior=priors.Jeffreys())
-    nuts = sample_posterior(stats, draws=1000, tune=1000, chains=2, random_seed=3, cores=1)
+    nuts = sample_posterior(stats, draws=1000, tune=1000, chains=2, random_seed=3, cores=1, nuts_sampler="pymc")
     exact = exact_posterior(stats, draws=20_000, random_seed=4, log_likelihood=False)
     for name in ("w", "sigma"):
         nuts_draws = nuts.posterior[name].values.reshape(2000, -1)
