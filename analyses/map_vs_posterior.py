@@ -17,8 +17,11 @@ Data (PRML 1.1, N = 12 so that the posterior is wide): :math:`x_n \sim U(0, 1)`,
 The rungs: the MAP (a point, :func:`models.fit_map`); the Laplace approximation (a Gaussian at the mode of the
 unconstrained parameters with the exact Hessian); Pathfinder (Zhang et al. 2022: Gaussians along L-BFGS paths with
 the L-BFGS inverse-Hessian estimate, the best by ELBO, then Pareto-smoothed importance resampling); mean-field ADVI
-(a factorized Gaussian fitted by stochastic gradient steps); NUTS (nutpie); and, where there is a closed form,
-independent exact draws, which show the Monte Carlo error of a sampled rung with nothing else wrong.
+(a factorized Gaussian fitted by stochastic gradient steps); NUTS; and, where there is a closed form,
+independent exact draws, which show the Monte Carlo error of a sampled rung with nothing else wrong. The NUTS is
+PyMC's own (config ``nuts_sampler``), its chains one after another in the analysis' process: each model here is
+sampled once or twice, and PyMC's NUTS reuses the C operations the other fitters compiled (cached across runs),
+where nutpie would compile each model anew with numba (10-20 s apiece on a 2-core machine, more than the sampling).
 
 Each rung is timed (``time.perf_counter`` around the fit) and measured per coordinate (``w_k`` and
 :math:`\sigma`) against the reference draws: the largest error of the mean and the largest relative error of
@@ -95,9 +98,9 @@ def config(quick=False, full=False):
         # enough draws for every NUTS run to clear the ESS >= 400 gate (the lasso posterior's kink at 0
         # gives ~0.3 effective draws per draw)
         return {"draws": 1000, "tune": 500, "chains": 2, "advi_n": 2000, "reference_draws": 4000,
-                "reference_nuts_draws": 1500, "reference_nuts_chains": 2}
+                "reference_nuts_draws": 1500, "reference_nuts_chains": 2, "nuts_sampler": "pymc"}
     return {"draws": 1000, "tune": 1000, "chains": 4, "advi_n": 10_000, "reference_draws": 20_000,
-            "reference_nuts_draws": 4000, "reference_nuts_chains": 4}
+            "reference_nuts_draws": 4000, "reference_nuts_chains": 4, "nuts_sampler": "pymc"}
 
 
 def _timed(function, *args, **kwargs):
@@ -138,7 +141,7 @@ def run_case(x, t, key, case, setting, rng, cache):
                                           draws=total, random_seed=seeds["ADVI"])
     idata["NUTS"], runtime["NUTS"] = _fit(cache, f"{key}-NUTS", data_key, sample_posterior, model,
                                           draws=setting["draws"], tune=setting["tune"], chains=setting["chains"],
-                                          random_seed=seeds["NUTS"])
+                                          random_seed=seeds["NUTS"], nuts_sampler=setting["nuts_sampler"], cores=1)
     if case["reference"] == "exact":
         idata["exact"], runtime["exact"] = _fit(cache, f"{key}-exact", data_key, exact_posterior, model, draws=total,
                                                 random_seed=seeds["exact"])
@@ -148,7 +151,8 @@ def run_case(x, t, key, case, setting, rng, cache):
     else:
         reference, reference_time = _fit(cache, f"{key}-reference", data_key, sample_posterior, model,
                                          draws=setting["reference_nuts_draws"], tune=setting["tune"],
-                                         chains=setting["reference_nuts_chains"], random_seed=seeds["reference"])
+                                         chains=setting["reference_nuts_chains"], random_seed=seeds["reference"],
+                                         nuts_sampler=setting["nuts_sampler"], cores=1)
         reference_name = (f"NUTS, {setting['reference_nuts_chains']} chains x {setting['reference_nuts_draws']} draws "
                           "(no closed form)")
     return {"title": case["title"], "features": list(model.coords["feature"]), "map_point": map_point,
