@@ -1,5 +1,7 @@
 """The posterior ladder: exact draws, NUTS, Laplace and ADVI against closed forms."""
 
+import logging
+
 import arviz as az
 import numpy as np
 import pytest
@@ -205,6 +207,20 @@ def test_nutpie_samples_the_same_posterior(conjugate_model):
     assert set(idata.children) >= {"posterior", "sample_stats", "observed_data", "log_likelihood"}
     z = (summary["mean"].values - mean) / summary["mcse_mean"].values
     assert np.all(np.abs(z) < 4), z
+
+
+def test_pymcs_nuts_logs_only_with_its_progress_bar(conjugate_model, caplog):
+    """Without a progress bar PyMC's NUTS is as quiet as nutpie (no "Initializing NUTS" lines, no "at least 4
+    chains" warning: the suite's gates are models.convergence); with one, PyMC's lines are back."""
+    model, _ = conjugate_model
+    caplog.set_level(logging.INFO, logger="pymc")
+    sample_posterior(model, draws=100, tune=100, chains=2, random_seed=1, nuts_sampler="pymc", log_likelihood=False)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("pymc")] == []
+    sample_posterior(model, draws=100, tune=100, chains=2, random_seed=1, nuts_sampler="pymc", log_likelihood=False,
+                     progressbar=True)
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("pymc")]
+    assert any(m.startswith("Initializing NUTS") for m in messages), messages
+    assert logging.getLogger("pymc").level == logging.INFO  # the caller's level, restored
 
 
 def test_sampler_name_and_draws_are_checked(conjugate_model):

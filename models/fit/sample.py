@@ -8,6 +8,8 @@ values of its ``pm.Data`` (simulation studies, data sets of one structure): the 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +25,18 @@ if TYPE_CHECKING:
     import xarray as xr
 
 NUTS_SAMPLERS = ("nutpie", "pymc")
+
+
+@contextlib.contextmanager
+def _pymc_log_level(level):
+    """PyMC's logger at ``level`` at most (its own level and handlers otherwise unchanged), restored after."""
+    logger = logging.getLogger("pymc")
+    previous = logger.level
+    logger.setLevel(max(level, logger.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def _nutpie_seed(random_seed):
@@ -46,9 +60,13 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
     nuts_sampler : {"nutpie", "pymc"}
         ``"nutpie"`` (the default, as ``pm.sample`` in PyMC 6 does when nutpie is installed): nutpie's NUTS on the
         model compiled by numba. ``"pymc"``: PyMC's own NUTS (``pm.sample(nuts_sampler="pymc")``), compiled with
-        the fitters' backend (:mod:`models.fit.backend`).
+        the fitters' backend (:mod:`models.fit.backend`): no compilation of its own for a model whose operations
+        the fitters have compiled, so the faster choice for a small model sampled once in a new process; nutpie's
+        steps are faster, which pays on hard posteriors and on long runs. PyMC's convergence warnings are off
+        (``compute_convergence_checks=False``): the suite's gates are :func:`models.convergence`, for both.
     progressbar : bool
-        The sampler's progress bar.
+        The sampler's progress bar; with ``False`` PyMC's NUTS also logs nothing below a warning (its lines
+        "Initializing NUTS ...", "Sampling 4 chains ... took ..."), as nutpie prints nothing.
     log_likelihood : bool
         Add the pointwise log-likelihood (for ``az.loo``); ``False`` skips its compilation.
     **kwargs
@@ -81,7 +99,9 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
         return nuts_fitter(model, draws=draws, tune=tune, chains=chains, log_likelihood=log_likelihood,
                            progressbar=progressbar, **kwargs)(random_seed)
     # the pointwise log-likelihood is added by complete (on statistics, the rows', not the statistics')
-    with compile_mode():  # PyMC's NUTS compiles its density and gradient with the fitters' backend (models.fit.backend)
+    kwargs.setdefault("compute_convergence_checks", False)
+    with compile_mode(), _pymc_log_level(logging.INFO if progressbar else logging.WARNING):
+        # PyMC's NUTS compiles its density and gradient with the fitters' backend (models.fit.backend)
         idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model,
                           nuts_sampler="pymc", progressbar=progressbar, **kwargs)
     idata["posterior"].attrs["nuts_sampler"] = nuts_sampler
