@@ -50,8 +50,9 @@ def test_nll_is_an_affine_function_of_the_loss(name, rng):
     x, t, likelihood = data_for(name, rng)
     model = regression(x, t, likelihood=likelihood)
     spec = model.design
-    with compile_mode():  # the fitters' backend (C): operations compiled once for the whole suite (numba, PyMC's
-        logp = model.compile_logp(vars=model.observed_RVs, jacobian=False)  # default, compiles each graph anew)
+    # the fitters' backend (C), whose operations the suite compiles once; numba, PyMC's default, compiles each graph
+    with compile_mode():
+        logp = model.compile_logp(vars=model.observed_RVs, jacobian=False)
     design = spec.internal_design(x)
     n = len(t)
     c1, c0 = likelihood.loss_constants(n, t) if name == "Poisson" else likelihood.loss_constants(n)

@@ -73,8 +73,9 @@ def test_nll_is_scaled_mse_and_so_is_its_gradient(activation, hidden, two_d, sig
         noise_sd = 0.7
         point.update(value_point(model, {"sigma": noise_sd}))
 
-    with compile_mode():  # the fitters' backend (C): operations compiled once for the whole suite (numba compiles
-        logp_fn = model.compile_logp(vars=model.observed_RVs)  # each graph anew)
+    # the fitters' backend (C), whose operations the suite compiles once; numba, PyMC's default, compiles each graph
+    with compile_mode():
+        logp_fn = model.compile_logp(vars=model.observed_RVs)
     log_likelihood = float(logp_fn(point))
     mse, mse_gradient = mse_and_gradient(params, x, t, activation=activation, standardization=spec.standardization)
     expected = -(n / (2 * noise_sd**2) * mse + n / 2 * np.log(2 * np.pi * noise_sd**2))
