@@ -53,3 +53,17 @@ def test_list_prints_plain_text():
                              check=True, capture_output=True, text=True).stdout
     assert "learned_sigma" in listing and "MLE sigma-hat^2 = SSE/N" in listing
     assert not any(mark in listing for mark in (":math:", "``", "\\"))
+
+
+def test_list_reads_the_docstrings_without_importing_pymc():
+    """--list answers at once: the analyses' first lines come from their source files, not from importing them."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = ("import sys; from analyses.__main__ import main; main(['--list']); "
+              "print('imported:', sorted(m for m in ('pymc', 'pytensor', 'arviz', 'models') if m in sys.modules))")
+    listing = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1], check=True,
+                             capture_output=True, text=True).stdout
+    assert listing.splitlines()[-1] == "imported: []"
+    assert "mse_is_gaussian_mle" in listing
