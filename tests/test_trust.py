@@ -48,6 +48,19 @@ def test_convergence_gates_use_unrounded_diagnostics():
     assert gate["min_ess_bulk"] == pytest.approx(float(az.ess(idata, method="bulk")["w"].min()), rel=1e-12)
     assert gate["min_ess_tail"] == pytest.approx(float(az.ess(idata, method="tail")["w"].min()), rel=1e-12)
     assert not gate["ok"] and any("R-hat" in p for p in gate["problems"])
+    summary = az.summary(idata, kind="diagnostics", round_to="none")  # ArviZ's table of the same three
+    assert (gate["max_r_hat"], gate["min_ess_bulk"], gate["min_ess_tail"]) == pytest.approx(
+        (summary["r_hat"].max(), summary["ess_bulk"].min(), summary["ess_tail"].min()), rel=1e-12)
+
+
+def test_a_diagnostic_that_cannot_be_computed_fails_its_gate(rng):
+    """A coordinate that never moves has no R-hat or ESS (NaN): the gate fails instead of skipping it."""
+    idata = synthetic_idata(rng)
+    idata["posterior"]["w"].values[..., 1] = 0.5
+    with np.errstate(invalid="ignore", divide="ignore"):  # ArviZ's 0/0 for the constant coordinate: expected here
+        gate = convergence(idata)
+    assert np.isnan(gate["max_r_hat"]) and not gate["ok"]
+    assert any("R-hat nan" in p for p in gate["problems"]), gate["problems"]
 
 
 @pytest.fixture
