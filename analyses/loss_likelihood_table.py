@@ -23,9 +23,8 @@ Every NUTS run goes through the convergence gates, except the MLP's: a network's
 units can swap and flip sign), so its R-hat across chains is not expected to be 1; it is reported, not gated.
 
 The small models (sigma(x), one sigma, the logistic regression) are sampled by PyMC's own NUTS (config
-``nuts_sampler``), which reuses the C operations the fitters compiled (cached across runs), where nutpie would compile
-each model anew with numba; the network by nutpie, whose faster steps repay its compilation on that harder posterior
-(measured: 2 chains x 600 steps in 23 s by nutpie, 64 s by PyMC's NUTS).
+``nuts_sampler``; why: :func:`models.sample_posterior`), the network by nutpie, whose faster steps repay its
+compilation on that harder posterior (measured: 2 chains x 600 steps in 23 s by nutpie, 64 s by PyMC's NUTS).
 
 Run alone: ``python -m analyses.loss_likelihood_table [--quick] [--seed N] [--out DIR]``.
 """

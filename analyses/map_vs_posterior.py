@@ -19,9 +19,8 @@ unconstrained parameters with the exact Hessian); Pathfinder (Zhang et al. 2022:
 the L-BFGS inverse-Hessian estimate, the best by ELBO, then Pareto-smoothed importance resampling); mean-field ADVI
 (a factorized Gaussian fitted by stochastic gradient steps); NUTS; and, where there is a closed form,
 independent exact draws, which show the Monte Carlo error of a sampled rung with nothing else wrong. The NUTS is
-PyMC's own (config ``nuts_sampler``), its chains one after another in the analysis' process: each model here is
-sampled once or twice, and PyMC's NUTS reuses the C operations the other fitters compiled (cached across runs),
-where nutpie would compile each model anew with numba (10-20 s apiece on a 2-core machine, more than the sampling).
+PyMC's own (config ``nuts_sampler``; why, for small models sampled once: :func:`models.sample_posterior`), its chains
+one after another in the analysis' process.
 
 Each rung is timed (``time.perf_counter`` around the fit) and measured per coordinate (``w_k`` and
 :math:`\sigma`) against the reference draws: the largest error of the mean and the largest relative error of
