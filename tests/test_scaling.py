@@ -26,6 +26,9 @@ def test_quick_run_measures_every_method(quick_results):
     assert compiled[0] > 0 and compiled[1] > 0
     assert summary["ratios"]["suite_time_largest_over_smallest"] > 0
     assert summary["ratios"]["fitted_cpu_largest_over_smallest"] > 0
+    # the rows model reads N-long arrays, the statistics model none
+    assert summary["rows"][0]["suite_fitted_inputs"]["t_obs"] == [1_000]
+    assert all(10_000 not in shape for shape in summary["ratios"]["fitted_inputs_at_largest"].values())
     assert (out / "scaling" / "scaling.png").exists()
 
 
@@ -79,16 +82,22 @@ def test_its_checks_hold_and_each_fails_when_its_number_does():
         assert oks == [i != failing for i in range(5)], change
 
 
-def test_the_quick_runs_flatness_check_holds_and_fails_with_its_number():
-    """A quick run (N <= 1e4) measures the compiled fitter's CPU time at its largest N over its smallest."""
-    ratios = {"suite_time_largest_over_smallest": 2.0, "sizes_compared": [1_000, 10_000],
-              "fitter_compile_seconds": [3.0], "max_memmap_extra_mb": 0.5, "file_mb_of_largest": 0.76}
+def test_the_quick_runs_flatness_check_holds_for_statistics_and_fails_for_rows():
+    """A quick run (N <= 1e4) checks no timing: the compiled density at its largest N must read no N-sized array.
+    The statistics model's inputs pass; the rows model's (x and t, N long) fail, whatever the timings."""
+    ratios = {"suite_time_largest_over_smallest": 0.5, "fitted_cpu_largest_over_smallest": 0.5,
+              "sizes_compared": [1_000, 10_000], "fitter_compile_seconds": [3.0], "max_memmap_extra_mb": 0.5,
+              "file_mb_of_largest": 0.76}
     rows = [{"n": 1_000}, {"n": 10_000}]
-    for ratio, ok in ((0.6, True), (1.6, False)):
-        result = {"summary": {"ratios": dict(ratios, fitted_cpu_largest_over_smallest=ratio), "rows": rows,
+    statistics = {"to_w": [10, 10], "rotated_design": [10, 10], "t_rotated_obs": [10], "t_residual_ss_obs": [],
+                  "residual_dof": []}
+    for inputs, ok in ((statistics, True), ({"x": [10_000, 9], "t_obs": [10_000]}, False)):
+        result = {"summary": {"ratios": dict(ratios, fitted_inputs_at_largest=inputs), "rows": rows,
                               "settings": scaling.config(quick=True)}}
         last = scaling.checks(result)[-1]
-        assert last["claim"].startswith("a compiled posterior's CPU time") and last["ok"] is ok
+        assert last["claim"].startswith("the compiled posterior at N = 10,000 reads no N-sized array")
+        assert last["ok"] is ok, inputs
+    assert "212 numbers" in scaling.flat_cost_check(dict(ratios, fitted_inputs_at_largest=statistics))["measured"]
 
 
 def test_memory_is_evidence_only_where_a_copy_would_fail():
