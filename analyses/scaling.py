@@ -420,10 +420,9 @@ def text(result):
         parts.append(f"Exact draws at N = 1e6 take {r['exact_over_lstsq_at_1e6']:.2f}x one least-squares solve "
                      f"(target <= 3x); a repeated build + fit_map there takes "
                      f"{r['warm_build_and_map_seconds_at_1e6']:.2f} s (target ~1 s).")
-    parts.append("nuts_fitter compiled the statistics model once, in "
+    parts.append("nuts_fitter compiled each model structure once ("
                  + ", ".join(f"{seconds:.1f} s" for seconds in r["fitter_compile_seconds"])
-                 + " (one structure per entry: the rows model below 5000 rows, the statistics model above), and "
-                 "reused it at every N.")
+                 + ": the rows model below 5000 rows, the statistics model above) and reused it at every N.")
     parts.append(f"Building the model from memory-mapped files allocated at most {r['max_memmap_extra_mb']:.1f} MB, "
                  f"for files of up to {r['file_mb_of_largest']:.1f} MB: the data are read in chunks.")
     paragraph = ("A Gaussian likelihood sees the data through (R, Q^T t, rho^2, N), so a model observed through them "
