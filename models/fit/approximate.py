@@ -23,7 +23,7 @@ from scipy.linalg import solve_triangular
 
 from ..design import check_posterior, design_of
 from ..optimize import hessian
-from .backend import in_compile_mode
+from .backend import ONE_SHOT, in_compile_mode
 from .map import fit_map
 from .results import check_draws, check_model, complete, idata_from_values, raveled, value_point
 
@@ -48,12 +48,13 @@ def _map_value_point(model):
 
 def _mode_of_theta(model, point):
     """Newton steps from ``point`` to the mode of the density of the unconstrained theta (log-Jacobians included),
-    with the exact Hessian. Returns (theta, precision = -Hessian at the mode, unravel)."""
+    with the exact Hessian. Returns (theta, precision = -Hessian at the mode, unravel). A few evaluations: compiled
+    with :data:`models.fit.backend.ONE_SHOT`."""
     theta, unravel = raveled(model, point)
-    hessian_fn = model.compile_d2logp(vars=model.free_RVs, jacobian=True, negate_output=False)
+    hessian_fn = model.compile_d2logp(vars=model.free_RVs, jacobian=True, negate_output=False, mode=ONE_SHOT)
     if any(model.rvs_to_transforms[rv] is not None for rv in model.free_RVs):  # the MAP in sigma is not this mode
-        logp_fn = model.compile_logp(jacobian=True)
-        dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True)
+        logp_fn = model.compile_logp(jacobian=True, mode=ONE_SHOT)
+        dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True, mode=ONE_SHOT)
         previous = np.inf
         for _ in range(100):
             step = np.linalg.solve(-np.asarray(hessian_fn(unravel(theta))), np.asarray(dlogp_fn(unravel(theta))))
@@ -137,7 +138,7 @@ def mean_field_sds(model: pm.Model) -> Callable[[dict], dict]:
     callable
         ``sds(start: dict) -> dict`` over the value variables.
     """
-    dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True)
+    dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True, mode=ONE_SHOT)  # 2 x dim evaluations
     defaults = model.initial_point()
 
     def sds(start):
@@ -296,11 +297,13 @@ def fit_pathfinder(model: pm.Model, *, draws: int = 1000, random_seed: int | Non
           ``num_paths x num_draws_per_path`` draws without replacement, so the pool stays at least
           ``num_paths`` times larger than ``draws`` (with a pool of exactly ``draws`` it would return every draw
           and the importance weights would change nothing).
-        - ``compile_kwargs={"mode": "CVM"}``: the density and gradient are compiled by PyTensor's C backend. With
-          the default numba backend, a function compiled afresh and the same function loaded from numba's cache
-          differ in their last bits, which L-BFGS carries into the draws (the 13th digit of the Pareto k), so the
-          same seed gave different draws with a cold and a warm cache. The C backend's compiled modules are
-          loaded from PyTensor's cache as they were built: the same seed gives the same draws bit for bit.
+        - ``compile_kwargs={"mode": ONE_SHOT}`` (:data:`models.fit.backend.ONE_SHOT`, PyTensor's
+          ``"FAST_COMPILE"``): the density, its gradient and the draws are evaluated by NumPy, operation by
+          operation, with nothing compiled. A path makes hundreds of evaluations, which cost less than compiling
+          the graphs (with the C backend and empty caches, 116 s against 16 s for the three models of
+          ``map_vs_posterior``). With the default numba backend, a function compiled afresh and the same function
+          loaded from numba's cache differ in their last bits, which L-BFGS carries into the draws (the 13th digit
+          of the Pareto k); here nothing is cached, so the same seed gives the same draws bit for bit.
 
     Returns
     -------
@@ -339,11 +342,7 @@ def fit_pathfinder(model: pm.Model, *, draws: int = 1000, random_seed: int | Non
     draws = check_draws(draws, "draws")
     kwargs.setdefault("parallel", False)
     kwargs.setdefault("num_draws_per_path", max(1000, draws))
-    kwargs.setdefault("compile_kwargs", {"mode": "CVM"})  # reproducible whatever numba's cache holds (above)
-    with warnings.catch_warnings():
-        # the C backend's note that it found no BLAS to link: Pathfinder's products are of the model's size
-        # (p x p, a few paths), where BLAS would change nothing that shows
-        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS installation")
-        idata = pymc_extras.fit_pathfinder(model=model, num_draws=draws, random_seed=random_seed,
-                                           progressbar=progressbar, **kwargs)
+    kwargs.setdefault("compile_kwargs", {"mode": ONE_SHOT})  # nothing compiled, nothing cached (above)
+    idata = pymc_extras.fit_pathfinder(model=model, num_draws=draws, random_seed=random_seed, progressbar=progressbar,
+                                       **kwargs)
     return complete(model, idata)

@@ -20,11 +20,7 @@ from pymc.blocking import DictToArrayBijection, RaveledVars
 
 from .._checks import PACKAGE, check_model, posterior_tree
 from ..design import design_of
-from .backend import in_compile_mode
-
-# Functions evaluated once (a point's deterministics, a transform): PyTensor's quick-to-compile mode. Compiling them
-# with the default numba backend costs seconds per new graph, evaluating them here costs microseconds either way.
-ONE_SHOT = "FAST_COMPILE"
+from .backend import ONE_SHOT, in_compile_mode
 
 LOG_LIKELIHOOD_MAX_VALUES = 25_000_000  # 200 MB of float64: larger pointwise log-likelihoods only when asked
 
