@@ -30,7 +30,7 @@ from models import (
     priors,
     regression,
 )
-from models.fit.backend import compile_mode
+from models.fit.backend import ONE_SHOT
 from models.priors import Penalty, Prior
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,8 +159,8 @@ def test_a_smooth_prior_without_a_penalty_goes_to_newton_and_a_nonsmooth_likelih
 def test_elastic_net_density_is_normalized(l1_scale, l2_scale, loc):
     prior = priors.ElasticNet(l1_scale, l2_scale, loc=loc)
     w = pt.dvector("w")
-    with compile_mode():  # the fitters' backend (C): compiled once for the suite (numba compiles each graph anew)
-        logp = pytensor.function([w], prior.logp(w))
+    # evaluated by NumPy, nothing compiled (the suite's mode for functions evaluated a few hundred times)
+    logp = pytensor.function([w], prior.logp(w), mode=ONE_SHOT)
 
     def density(value):
         return float(np.exp(logp(np.array([value]))))

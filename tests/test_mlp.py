@@ -8,7 +8,7 @@ import pytest
 from mlp_reference import flatten, hessian, mse_and_gradient, mse_objective, train_mse
 
 from models import fit_map, priors, sample_posterior
-from models.fit.backend import compile_mode
+from models.fit.backend import ONE_SHOT
 from models.fit.results import free_from_values, value_point
 from models.mlp import mlp_forward, mlp_initial_point, mlp_predictive, mlp_regression
 
@@ -73,9 +73,8 @@ def test_nll_is_scaled_mse_and_so_is_its_gradient(activation, hidden, two_d, sig
         noise_sd = 0.7
         point.update(value_point(model, {"sigma": noise_sd}))
 
-    # the fitters' backend (C), whose operations the suite compiles once; numba, PyMC's default, compiles each graph
-    with compile_mode():
-        logp_fn = model.compile_logp(vars=model.observed_RVs)
+    # one evaluation: NumPy, nothing compiled (numba, PyMC's default, would compile each graph for seconds)
+    logp_fn = model.compile_logp(vars=model.observed_RVs, mode=ONE_SHOT)
     log_likelihood = float(logp_fn(point))
     mse, mse_gradient = mse_and_gradient(params, x, t, activation=activation, standardization=spec.standardization)
     expected = -(n / (2 * noise_sd**2) * mse + n / 2 * np.log(2 * np.pi * noise_sd**2))
@@ -84,8 +83,8 @@ def test_nll_is_scaled_mse_and_so_is_its_gradient(activation, hidden, two_d, sig
 
     values = [model.rvs_to_values[model[name]] for name in shapes]
     nll = -model.logp(vars=model.observed_RVs)
-    with compile_mode():
-        gradient_fn = model.compile_fn(pytensor.grad(nll, values), inputs=model.value_vars, on_unused_input="ignore")
+    gradient_fn = model.compile_fn(pytensor.grad(nll, values), inputs=model.value_vars, on_unused_input="ignore",
+                                   mode=ONE_SHOT)
     for name, gradient in zip(shapes, gradient_fn(point)):
         scaled = n / (2 * noise_sd**2) * mse_gradient[name]
         np.testing.assert_allclose(gradient, scaled, rtol=1e-10, atol=1e-12 * np.max(np.abs(scaled)), err_msg=name)
@@ -97,8 +96,7 @@ def test_same_weights_same_function_after_set_data(rng):
     model = mlp_regression(x, t, hidden=(5,), sigma=1.0)
     params = mlp_initial_point(model, rng)
     spec = model.design
-    with compile_mode():  # the fitters' backend (C), as above
-        mu_fn = model.compile_fn(model.replace_rvs_by_values([model["mu"]])[0], inputs=model.value_vars)
+    mu_fn = model.compile_fn(model.replace_rvs_by_values([model["mu"]])[0], inputs=model.value_vars, mode=ONE_SHOT)
     np.testing.assert_allclose(mu_fn(params), mlp_forward(params, x, activation="tanh",
                                                           standardization=spec.standardization), rtol=1e-13)
     x_new = np.array([-2.0, 0.5, 4.0, 10.0])

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pymc as pm
+import pytensor
 import pytest
 import scipy.stats
 from scipy.optimize import minimize_scalar
@@ -21,7 +22,7 @@ from models import (
     mse,
     priors,
 )
-from models.fit.backend import compile_mode
+from models.fit.backend import ONE_SHOT
 
 
 def test_model_variables_dims_and_coords(prml_data):
@@ -113,7 +114,8 @@ def test_find_map_agrees_with_fit_map_on_well_conditioned_problems(prml_data):
     ]
     for model in cases:
         exact = fit_map(model)
-        with compile_mode():  # the fitters' backend: numba would compile each new model (~8 s each, cold)
+        # L-BFGS's few dozen evaluations: NumPy, nothing compiled (numba would compile each new model, ~8 s cold)
+        with pytensor.config.change_flags(mode=ONE_SHOT):
             found = pm.find_MAP(model=model, progressbar=False)
         # find_MAP stops where scipy's L-BFGS-B meets its default tolerances, ~1e-6 relative
         np.testing.assert_allclose(found["w"], exact["w"], rtol=1e-4, atol=1e-5)
