@@ -13,7 +13,7 @@ numba (its own choice, :func:`models.sample_posterior`'s default sampler), and t
 follow your PyTensor configuration: only the suite's fitters are concerned. The price: evaluations of a large
 row-wise graph are slower (below); at the suite's sizes compilation dominates.
 
-Functions evaluated a few times only (a Hessian at a mode, Pathfinder's paths, a point's deterministics) are
+Functions evaluated a few times only (ADVI's start curvature, Pathfinder's paths, a point's deterministics) are
 compiled with :data:`ONE_SHOT` instead, PyTensor's ``"FAST_COMPILE"``: NumPy evaluates them operation by operation,
 and nothing is compiled at all.
 
@@ -64,13 +64,14 @@ if TYPE_CHECKING:
 #: (PyTensor's configured mode).
 COMPILE_MODE: str | None = "CVM" if pytensor.config.cxx else None
 
-#: The PyTensor mode of functions evaluated a few times only: a point's deterministics, a transform, the Hessian and
-#: the Newton steps of a Laplace approximation, the differenced curvature that starts ADVI, Pathfinder's L-BFGS paths
-#: (hundreds of evaluations) and its draws. PyTensor's ``"FAST_COMPILE"`` evaluates each operation in Python with
-#: NumPy, so nothing is compiled: a new graph costs its graph rewrites only, where the C backend compiles a module
-#: per new operation. Measured with empty caches on the three models of the analysis ``map_vs_posterior``:
-#: ``fit_pathfinder`` 116 s with the C backend (its first model 95 s), 16 s in this mode; warm, 2.5-3.4 s against
-#: 2.8-4.1 s. Its results do not depend on what a compile cache holds, so a seed gives the same draws every time.
+#: The PyTensor mode of functions evaluated a few times only: a point's deterministics, a transform, the
+#: differenced curvature that starts ADVI, Pathfinder's L-BFGS paths (hundreds of evaluations) and its draws.
+#: PyTensor's ``"FAST_COMPILE"`` evaluates each operation in Python with NumPy, so nothing is compiled: a new graph
+#: costs its graph rewrites only, where the C backend compiles a module per new operation. Measured with empty caches
+#: on the three models of the analysis ``map_vs_posterior``: ``fit_pathfinder`` 116 s with the C backend (its first
+#: model 95 s), 16 s in this mode; warm, 2.5-3.4 s against 2.8-4.1 s. Its results do not depend on what a compile
+#: cache holds, so a seed gives the same draws every time. Not for graphs with a ``Scan`` (PyMC's Hessians): a
+#: Scan's inner function is compiled to C in this mode too, as modules of its own.
 ONE_SHOT: str = "FAST_COMPILE"
 
 #: Flags added to PyTensor's ``gcc__cxxflags`` inside :func:`compile_mode`: no debugging information, g++'s first
