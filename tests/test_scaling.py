@@ -32,7 +32,7 @@ def test_quick_run_measures_every_method(quick_results):
     assert (out / "scaling" / "scaling.png").exists()
 
 
-def test_a_row_wise_run_past_its_cap_is_stopped_with_its_processes(tmp_path):
+def test_a_row_wise_run_past_its_cap_is_stopped_and_reports_none(tmp_path):
     """The capped row-wise pm.sample: a child process (importing PyMC alone takes seconds) is stopped at a 0.5 s cap
     and the run reports None, which the table shows as "stopped at the cap"."""
     scaling.write_data(tmp_path, 1_000, seed=1)
