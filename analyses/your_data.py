@@ -15,12 +15,9 @@ compilation), 18 s on the 2-core machine of the README for a 200-row, 3-column f
 PyMC's NUTS evaluates the density and gradient that ``fit_map`` has already compiled with the C backend
 (``models.fit.backend``, cached across runs). Its run: 4 chains x (500 tuning steps + 500 draws), 2000 draws whose
 effective sample size is far above the gates' 400, on every core (``cores``: PyMC alone counts half of this
-machine's two CPUs and would run the chains one after another), and ``early_max_treedepth=5`` (PyMC's default 8):
-until the first update of its mass matrix, after 100 tuning steps, PyMC's NUTS scales every coordinate alike, and
-``log sigma``, whose posterior sd is about 1/sqrt(2N), forces a step size near 0.06 where the whitened weights would
-take 1, so those steps built trees of 65 leapfrog steps each, 60% of the run's work. Measured on the 200-row file
-(4 chains, one core): 35,000 tuning leapfrog steps with depth 8 against 17,700 with depth 5, the same bulk and tail
-ESS (2200-2500, 1500), R-hat <= 1.005; the whole run 9 s -> 6 s, and with both cores 4 s.
+machine's two CPUs and would run the chains one after another). Measured on a 200-row, 3-column file, warm: the
+analysis 14 s -> 7 s (4 chains of 1000 + 1000 steps one after another before; ``sample_posterior``'s shallow early
+trees, explained there, halve the tuning's work).
 
 Two options change the model, for data these defaults cannot take (an exact fit, too few rows for a proper
 posterior; the refusal names the ones that help): ``--sigma S`` fixes the noise sd at S (then there is no
@@ -87,10 +84,9 @@ def config(quick=False, full=False, *, data=None, x=None, t=None, sigma=None, w_
     if data is None:
         print("error: analyses.your_data needs --data FILE.csv --x COL[,COL] --t COL", file=sys.stderr)
         sys.exit(2)
-    # NUTS: 500 + 500 steps per chain, the chains on every core, shallow trees until the first mass-matrix update
-    # (the module's docstring: why, and what it measured)
-    return {"draws": 500, "tune": 500, "chains": 4, "cores": min(4, os.cpu_count() or 1), "early_max_treedepth": 5,
-            "nuts_sampler": "pymc", "exact_draws": 4000 if quick else 20000, "random_w": 20 if quick else 200,
+    # NUTS: 500 + 500 steps per chain, the chains on every core (the module's docstring: why)
+    return {"draws": 500, "tune": 500, "chains": 4, "cores": min(4, os.cpu_count() or 1), "nuts_sampler": "pymc",
+            "exact_draws": 4000 if quick else 20000, "random_w": 20 if quick else 200,
             "data": data, "x": list(x), "t": t, "sigma": sigma, "w_prior_sd": w_prior_sd}
 
 
@@ -399,8 +395,7 @@ def compute(config, rng, cache=None, progressbar=False):
     print(f"  NUTS on {len(t)} rows x {len(features)} weights ...", flush=True)
     nuts = sample_posterior(model, draws=config["draws"], tune=config["tune"], chains=config["chains"],
                             random_seed=int(seeds[0]), nuts_sampler=config["nuts_sampler"], progressbar=progressbar,
-                            cores=config["cores"], early_max_treedepth=config["early_max_treedepth"],
-                            log_likelihood=False)
+                            cores=config["cores"], log_likelihood=False)
     gate = convergence(nuts)
     closed_form = sigma is not None or w_prior_sd is None  # Gaussian given sigma; Student-t under flat priors
     exact = (exact_posterior(model, draws=config["exact_draws"], random_seed=int(seeds[1]), log_likelihood=False)

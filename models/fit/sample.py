@@ -64,6 +64,14 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
         the fitters have compiled, so the faster choice for a small model sampled once in a new process; nutpie's
         steps are faster, which pays on hard posteriors and on long runs. PyMC's convergence warnings are off
         (``compute_convergence_checks=False``): the suite's gates are :func:`models.convergence`, for both.
+        PyMC's NUTS gets ``early_max_treedepth=5`` unless you pass one (PyMC's default is 8; it bounds the trees of
+        the first 200 tuning steps, the later ones keep ``max_treedepth=10``): until its first
+        update of the mass matrix, after about 100 tuning steps, it scales every coordinate alike, and in the
+        builders' models the weights are whitened while ``log sigma`` has a posterior sd near
+        :math:`1/\\sqrt{2N}`; the step size then shrinks to fit ``log sigma`` and each of those early steps builds
+        a tree of up to :math:`2^8` leapfrog steps across the weights. Measured on a 200-row, 4-weight Gaussian
+        regression (4 chains of 500 + 500 steps): 65 leapfrog steps per step in the first 100, 60% of the run's
+        work; with depth 5, 17,700 tuning leapfrog steps instead of 35,000, the same bulk and tail ESS and R-hat.
     progressbar : bool
         The sampler's progress bar; with ``False`` PyMC's NUTS also logs nothing below a warning (its lines
         "Initializing NUTS ...", "Sampling 4 chains ... took ..."), as nutpie prints nothing.
@@ -100,6 +108,7 @@ def sample_posterior(model: pm.Model, *, draws: int = 1000, tune: int = 1000, ch
                            progressbar=progressbar, **kwargs)(random_seed)
     # the pointwise log-likelihood is added by complete (on statistics, the rows', not the statistics')
     kwargs.setdefault("compute_convergence_checks", False)
+    kwargs.setdefault("early_max_treedepth", 5)  # shallow trees until the first mass-matrix update (docstring)
     with compile_mode(), _pymc_log_level(logging.INFO if progressbar else logging.WARNING):
         # PyMC's NUTS compiles its density and gradient with the fitters' backend (models.fit.backend)
         idata = pm.sample(draws=draws, tune=tune, chains=chains, random_seed=random_seed, model=model,
