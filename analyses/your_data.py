@@ -15,9 +15,9 @@ compilation), 18 s on the 2-core machine of the README for a 200-row, 3-column f
 PyMC's NUTS evaluates the density and gradient that ``fit_map`` has already compiled with the C backend
 (``models.fit.backend``, cached across runs). Its run: 4 chains x (500 tuning steps + 500 draws), 2000 draws whose
 effective sample size is far above the gates' 400, on every core (``cores``: PyMC alone counts half of this
-machine's two CPUs and would run the chains one after another). Measured on a 200-row, 3-column file, warm: the
-analysis 14 s -> 7 s (4 chains of 1000 + 1000 steps one after another before; ``sample_posterior``'s shallow early
-trees, explained there, halve the tuning's work).
+machine's two CPUs and would run the chains one after another). Measured on a 200-row, 3-column file, warm, the
+old and new code alternating: the analysis 15-16 s -> 8.4-8.9 s (before: 4 chains of 1000 + 1000 steps one after
+another; ``sample_posterior``'s shallow early trees, explained there, halve the tuning's work).
 
 Two options change the model, for data these defaults cannot take (an exact fit, too few rows for a proper
 posterior; the refusal names the ones that help): ``--sigma S`` fixes the noise sd at S (then there is no
