@@ -209,6 +209,24 @@ def test_nutpie_samples_the_same_posterior(conjugate_model):
     assert np.all(np.abs(z) < 4), z
 
 
+def test_pymcs_nuts_bounds_its_early_trees_unless_told_otherwise(rng):
+    """sample_posterior gives PyMC's NUTS early_max_treedepth=5: on a 200-row regression with a learned sigma (log
+    sigma's posterior sd ~ 1/sqrt(2N) beside whitened weights) the first tuning steps otherwise build deeper trees,
+    as PyMC's own default (8), passed through, shows on the same seed."""
+    from models import gaussian_regression, sample_posterior
+
+    x = rng.normal(size=(200, 3))
+    model = gaussian_regression(x, 1.0 + x @ [0.5, -1.0, 2.0] + 0.5 * rng.normal(size=200))
+
+    def early_depths(**options):
+        idata = sample_posterior(model, draws=10, tune=100, chains=1, random_seed=4, nuts_sampler="pymc",
+                                 log_likelihood=False, discard_tuned_samples=False, **options)
+        return idata.warmup_sample_stats["tree_depth"].values
+
+    assert early_depths().max() <= 5
+    assert early_depths(early_max_treedepth=8).max() > 5
+
+
 def test_pymcs_nuts_logs_only_with_its_progress_bar(conjugate_model, caplog):
     """Without a progress bar PyMC's NUTS is as quiet as nutpie (no "Initializing NUTS" lines, no "at least 4
     chains" warning: the suite's gates are models.convergence); with one, PyMC's lines are back."""
