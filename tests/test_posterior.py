@@ -345,3 +345,39 @@ def test_the_c_modules_use_the_precompiled_header():
     values = np.array([0.25, 1.5])
     # C's exp and log1p against NumPy's: each within an ulp or two of the true value (rtol 1e-15: ~5 ulps)
     np.testing.assert_allclose(fresh(values), np.exp(values) * scale + np.log1p(values), rtol=1e-15)
+
+
+_FRESH_MODULE = """
+import sys, uuid
+import numpy as np, pytensor, pytensor.tensor as pt
+from models.fit import backend
+assert str(backend.precompiled_header()) == sys.argv[1]  # made by the test's process: this one finds it
+x = pt.dvector("x")
+with backend.compile_mode():
+    flags = pytensor.config.gcc__cxxflags
+    scale = 1 + uuid.uuid4().int % 10**6 / 10**7
+    with pytensor.config.change_flags(gcc__cxxflags=f"{flags} -Werror=invalid-pch"):
+        fresh = pytensor.function([x], pt.exp(x) * scale + pt.log1p(x))
+np.testing.assert_allclose(fresh(np.array([0.25])), np.exp(0.25) * scale + np.log1p(0.25), rtol=1e-15)
+"""
+
+
+def test_a_process_that_did_not_make_the_header_uses_it():
+    """The header made by one process serves the others (test workers, the analyses' pool): a new process compiles a
+    new module with it (-Werror=invalid-pch, as above). PyTensor adds this CPU's -march flags to a module's flags,
+    detected once per process; detected inside compile_mode (-include among the flags) they came out empty, so the
+    modules of every process but the header's maker had other flags than the header, and other cache keys."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytensor
+
+    from models.fit import backend
+
+    if backend.COMPILE_MODE is None or "g++" not in pytensor.config.cxx:
+        pytest.skip("PyTensor's compiler is not g++: the fitters' modules are compiled without a precompiled header")
+    header = backend.precompiled_header()
+    completed = subprocess.run([sys.executable, "-c", _FRESH_MODULE, str(header)], capture_output=True, text=True,
+                               cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
