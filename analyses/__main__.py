@@ -109,14 +109,16 @@ def _run(names, options, staging, out):
             pool = new_pool()
             future = pool.submit(run_named, name, worker_options)
         futures[future] = name
+        return future
 
-    for _ in range(workers):
-        submit()
+    # pending: the submitted analyses whose results have not been handled yet (done or not: one that finishes while
+    # another's results are moved into place is handled at the next wait, never skipped)
+    pending = {submit() for _ in range(workers)}
     print(f"running {len(names)} analyses, {workers} at a time: {', '.join(ordered)}", flush=True)
-    pending = set(futures)
     while pending:
-        done, pending = wait(pending, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+        done, _ = wait(pending, timeout=HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
         for future in done:
+            pending.discard(future)
             name = futures[future]
             try:
                 finished(name, future.result())
@@ -124,8 +126,7 @@ def _run(names, options, staging, out):
                 errors.append(name)
                 print(f"[{name}] FAILED with an error:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
             if waiting:
-                submit()
-                pending = {f for f in futures if not f.done()}
+                pending.add(submit())
         if pending and not done:
             running = sorted(futures[f] for f in pending)
             print(f"  ... {time.perf_counter() - started:.0f} s: running {', '.join(running)}"

@@ -322,3 +322,38 @@ def test_result_files_get_the_mode_the_umask_gives(tmp_path):
         os.umask(previous)
     for name in ("result.json", "figure.png"):
         assert stat.S_IMODE((tmp_path / "a" / name).stat().st_mode) == 0o644
+
+
+def test_an_analysis_that_finishes_while_another_is_handled_is_not_lost(tmp_path, monkeypatch):
+    """python -m analyses moves each finished analysis into place. One that finishes while another's results are
+    being handled is handled at the next wait: here every wait returns late, after all running analyses are done
+    (the window made wide), and every analysis still ends in the results. (The pool of threads and the analyses that
+    only write a file stand in for the worker processes; the pool's code is the same.)"""
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import wait as real_wait
+
+    names = ["first", "second", "third", "fourth", "fifth"]
+    durations = {"first": 0.0, "second": 0.3, "third": 0.0, "fourth": 0.3, "fifth": 0.0}
+
+    def run_named(name, options):
+        time.sleep(durations[name])
+        folder = Path(options[options.index("--out") + 1]) / name
+        folder.mkdir(parents=True)
+        (folder / "result.json").write_text("{}")
+        return durations[name]
+
+    def late_wait(futures, timeout=None, return_when=None):
+        done, not_done = real_wait(futures, timeout=timeout, return_when=return_when)
+        real_wait(futures)  # the others finish too before the ones done are handled
+        return done, not_done
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(run_all, "ProcessPoolExecutor", lambda workers, **_: ThreadPoolExecutor(workers))
+    monkeypatch.setattr(run_all, "run_named", run_named)
+    monkeypatch.setattr(run_all, "wait", late_wait)
+    monkeypatch.setattr(run_all, "build_index", lambda out: None)
+    out = tmp_path / "results"
+    staging = out / ".staging-1"
+    errors = run_all._run(names, ["--seed", "1", "--out", str(staging)], staging, out)
+    assert errors == []
+    assert sorted(path.parent.name for path in out.glob("*/result.json")) == sorted(names)
