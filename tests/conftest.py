@@ -125,5 +125,7 @@ def quick_results(request):
     stdout, stderr = ((folder / name).read_text() for name in ("stdout.txt", "stderr.txt"))
     assert returncode == 0, stderr[-3000:]
     out = folder / "results"
+    missing = [name for name in ANALYSES if not (out / name / "result.json").is_file()]
+    assert not missing, f"the quick run exited 0 without the results of {missing}; its output:\n{stdout[-3000:]}"
     records = {name: json.loads((out / name / "result.json").read_text()) for name in ANALYSES}
     return out, stdout, records
