@@ -46,18 +46,50 @@ def _map_value_point(model):
     return value_point(model, fit_map(model)) if design_of(model) is not None else model.initial_point()
 
 
+def log_density_hessian(model: pm.Model):
+    r"""The exact Hessian of ``model``'s log density (log-Jacobians included) in its value variables, raveled and
+    concatenated in the order of ``model.value_vars``: a PyTensor graph, as ``model.d2logp(negate_output=False)``.
+
+    Built as PyTensor's Jacobian of the gradient with ``vectorize=True``: one batched graph of the gradient's
+    pullback, where PyMC's ``d2logp`` loops over the gradient's entries in a ``Scan``, whose inner function is
+    compiled as C modules of its own in every process.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from models import gaussian_regression
+    >>> model = gaussian_regression(np.linspace(0, 1, 8), np.arange(8.0) ** 1.5)  # w (2 weights) and log sigma
+    >>> point = model.initial_point()
+    >>> h = model.compile_fn(log_density_hessian(model))(point)
+    >>> pymc_h = model.compile_d2logp(vars=model.free_RVs, negate_output=False)(point)  # PyMC's, by a Scan
+    >>> h.shape, bool(np.allclose(h, pymc_h, rtol=1e-12, atol=1e-12))
+    ((3, 3), True)
+    """
+    import pytensor
+    import pytensor.tensor as pt
+    from pymc.pytensorf import rewrite_pregrad
+    from pytensor.gradient import jacobian
+
+    value_vars = model.value_vars
+    log_density = rewrite_pregrad(model.logp(jacobian=True))
+    gradient = pt.concatenate([g.ravel() for g in pytensor.grad(log_density, value_vars)])
+    blocks = jacobian(gradient, value_vars, vectorize=True)
+    return pt.concatenate([block.reshape((gradient.shape[0], -1)) for block in blocks], axis=1)
+
+
 def _mode_of_theta(model, point):
     """Newton steps from ``point`` to the mode of the density of the unconstrained theta (log-Jacobians included),
-    with the exact Hessian. Returns (theta, precision = -Hessian at the mode, unravel).
+    with the exact Hessian (:func:`log_density_hessian`). Returns (theta, precision = -Hessian at the mode, unravel).
 
-    Compiled with the fitters' backend, not :data:`models.fit.backend.ONE_SHOT`: PyMC's Hessian loops over the
-    gradient's entries in a ``Scan``, whose inner function is compiled to C either way (with ``ONE_SHOT``, as extra
-    modules: measured 10.4 s against 8.6 s warm for a Laplace fit at N = p + 1, and slower cold)."""
+    The density, gradient and Hessian are evaluated a few times each (Newton steps: usually under ten), so they are
+    compiled with :data:`models.fit.backend.ONE_SHOT` (NumPy, no C compilation). Measured on three Laplace fits of
+    small models, new process, empty compile caches: 43-46 s with PyMC's Scan Hessian on the C backend, 38-40 s with
+    this Hessian on it, 15 s in ``ONE_SHOT``; with warm caches 12, 8 and 8-9 s."""
     theta, unravel = raveled(model, point)
-    hessian_fn = model.compile_d2logp(vars=model.free_RVs, jacobian=True, negate_output=False)
+    hessian_fn = model.compile_fn(log_density_hessian(model), mode=ONE_SHOT)
     if any(model.rvs_to_transforms[rv] is not None for rv in model.free_RVs):  # the MAP in sigma is not this mode
-        logp_fn = model.compile_logp(jacobian=True)
-        dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True)
+        logp_fn = model.compile_logp(jacobian=True, mode=ONE_SHOT)
+        dlogp_fn = model.compile_dlogp(vars=model.free_RVs, jacobian=True, mode=ONE_SHOT)
         previous = np.inf
         for _ in range(100):
             step = np.linalg.solve(-np.asarray(hessian_fn(unravel(theta))), np.asarray(dlogp_fn(unravel(theta))))

@@ -66,13 +66,15 @@ if TYPE_CHECKING:
 COMPILE_MODE: str | None = "CVM" if pytensor.config.cxx else None
 
 #: The PyTensor mode of functions evaluated a few times only: a point's deterministics, a transform, the
-#: differenced curvature that starts ADVI, Pathfinder's L-BFGS paths (hundreds of evaluations) and its draws.
+#: differenced curvature that starts ADVI, the Laplace approximation's Newton steps to its mode, Pathfinder's L-BFGS
+#: paths (hundreds of evaluations) and its draws.
 #: PyTensor's ``"FAST_COMPILE"`` evaluates each operation in Python with NumPy, so nothing is compiled: a new graph
 #: costs its graph rewrites only, where the C backend compiles a module per new operation. Measured with empty caches
 #: on the three models of the analysis ``map_vs_posterior``: ``fit_pathfinder`` 116 s with the C backend (its first
 #: model 95 s), 16 s in this mode; warm, 2.5-3.4 s against 2.8-4.1 s. Its results do not depend on what a compile
-#: cache holds, so a seed gives the same draws every time. Not for graphs with a ``Scan`` (PyMC's Hessians): a
-#: Scan's inner function is compiled to C in this mode too, as modules of its own.
+#: cache holds, so a seed gives the same draws every time. Not for graphs with a ``Scan`` (e.g. PyMC's ``d2logp``): a
+#: Scan's inner function is compiled to C in this mode too, as modules of its own (the Laplace approximation's
+#: Hessian is built without one: :func:`models.fit.approximate.log_density_hessian`).
 ONE_SHOT: str = "FAST_COMPILE"
 
 #: Flags added to PyTensor's ``gcc__cxxflags`` inside :func:`compile_mode`: no debugging information, g++'s first
