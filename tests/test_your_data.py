@@ -21,8 +21,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(*options, timeout=600):
+    """``python -m analyses`` with ``options``, in a new process, as a user runs it."""
     return subprocess.run([sys.executable, "-m", "analyses", *map(str, options)], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def refused(capsys, *options):
+    """``python -m analyses`` with ``options``, called in this process (its ``main``, which the command runs): the
+    exit status and stderr of a run that stops on bad data. The data's refusals need the model (PyMC), and a new
+    process would spend most of its time importing it; the process-level behaviour (status 2, no traceback) is
+    tested in new processes by test_bad_data_options_exit_2_with_the_reason and
+    test_other_analyses_refuse_data_and_bad_values_are_named."""
+    from analyses.__main__ import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(option) for option in options])
+    return stop.value.code, capsys.readouterr()
 
 
 @pytest.fixture(scope="module")
@@ -168,10 +182,12 @@ def test_bad_data_options_exit_2_with_the_reason(options, message, diabetes_csv)
     assert completed.returncode == 2 and message in completed.stderr, completed.stderr
 
 
-def test_other_analyses_refuse_data_and_bad_values_are_named(diabetes_csv, tmp_path):
-    completed = subprocess.run([sys.executable, "-m", "analyses.learned_sigma", "--data", str(diabetes_csv), "--x",
-                                "bmi", "--t", "target"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert completed.returncode == 2 and "--data is read by" in completed.stderr
+def test_other_analyses_refuse_data_and_bad_values_are_named(diabetes_csv, tmp_path, capsys):
+    from analyses import learned_sigma  # python -m analyses.learned_sigma runs its main
+
+    with pytest.raises(SystemExit) as stop:
+        learned_sigma.main(["--data", str(diabetes_csv), "--x", "bmi", "--t", "target"])
+    assert stop.value.code == 2 and "--data is read by" in capsys.readouterr().err
     broken = tmp_path / "broken.csv"
     frame = pd.read_csv(diabetes_csv)
     frame.loc[7, "bmi"] = np.nan
@@ -188,15 +204,14 @@ def test_other_analyses_refuse_data_and_bad_values_are_named(diabetes_csv, tmp_p
     ("a,b,y,b", ["--x", "a", "--t", "y"], "names more than one column 'b'"),
     ("1,b,y", ["--x", "1,b", "--t", "y"], "x has a column named '1', the name of the intercept feature"),
 ], ids=["repeated input", "repeated unused column", "a column named like the intercept"])
-def test_column_names_that_would_merge_two_weights_are_refused(header, options, message, tmp_path):
+def test_column_names_that_would_merge_two_weights_are_refused(header, options, message, tmp_path, capsys):
     """pandas renames a repeated header ("a", "a.1") and the intercept is named "1": refused, exit 2, never merged."""
     rng = np.random.default_rng(5)
     path = tmp_path / "names.csv"
     width = len(header.split(","))
     np.savetxt(path, rng.normal(size=(30, width)), delimiter=",", header=header, comments="", fmt="%.6f")
-    completed = run("--data", path, *options, "--out", tmp_path / "out", timeout=300)
-    assert completed.returncode == 2, completed.stderr[-2000:]
-    assert message.format(csv=path) in completed.stderr and "Traceback" not in completed.stderr
+    status, output = refused(capsys, "--data", path, *options, "--out", tmp_path / "out")
+    assert status == 2 and message.format(csv=path) in output.err, output.err[-2000:]
     assert not (tmp_path / "out" / "your_data").exists()
 
 
@@ -254,18 +269,18 @@ REFUSALS = {
 
 
 @pytest.mark.parametrize("case", REFUSALS)
-def test_data_the_defaults_cannot_take_are_refused_with_the_options_that_help(case, tmp_path):
-    """Through the command line: exit 2 before any sampling, no traceback, one line naming the file and the
-    library's reason, then the command-line options that help (a Normal prior on w does not stop sigma -> 0 on an
-    exact fit: only --sigma is advised there)."""
+def test_data_the_defaults_cannot_take_are_refused_with_the_options_that_help(case, tmp_path, capsys):
+    """Through the command's main: exit 2 before any sampling, one line naming the file and the library's reason,
+    then the command-line options that help (a Normal prior on w does not stop sigma -> 0 on an exact fit: only
+    --sigma is advised there)."""
     path = refused_file(case, tmp_path)
-    completed = run("--data", path, "--x", "a,b", "--t", "y", "--quick", "--out", tmp_path / "out", timeout=300)
-    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
+    status, output = refused(capsys, "--data", path, "--x", "a,b", "--t", "y", "--quick", "--out", tmp_path / "out")
+    assert status == 2, output.err[-2000:]
     reasons, advice = REFUSALS[case]
-    *_, error, advised = completed.stderr.strip().splitlines()
+    *_, error, advised = output.err.strip().splitlines()
     assert error.startswith(f"error: --data {path}: ") and all(reason in error for reason in reasons), error
     assert advised == advice
-    assert "NUTS on" not in completed.stdout and not (tmp_path / "out" / "your_data").exists()
+    assert "NUTS on" not in output.out and not (tmp_path / "out" / "your_data").exists()
 
 
 @pytest.mark.parametrize("case, options, advice", [
@@ -416,14 +431,14 @@ def test_the_model_options_reach_the_analysis_config(diabetes_csv, tmp_path, mon
 
 
 @pytest.mark.parametrize("given, advice", [("--sigma", PRIOR), ("--w-prior-sd", SIGMA)])
-def test_python_m_analyses_passes_the_model_options_on(given, advice, tmp_path):
-    """Through the parallel command: with one option given, N < p still needs the other one, and the advice says so
+def test_python_m_analyses_passes_the_model_options_on(given, advice, tmp_path, capsys):
+    """Through the command's main: with one option given, N < p still needs the other one, and the advice says so
     (without the option passed on, it would advise both together)."""
     path = refused_file("fewer rows than weights", tmp_path)
-    completed = run("--data", path, "--x", "a,b", "--t", "y", given, "0.5", "--quick", "--out", tmp_path / "out",
-                    timeout=300)
-    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
-    assert completed.stderr.strip().splitlines()[-1] == f"on the command line: {advice}"
+    status, output = refused(capsys, "--data", path, "--x", "a,b", "--t", "y", given, "0.5", "--quick",
+                             "--out", tmp_path / "out")
+    assert status == 2, output.err[-2000:]
+    assert output.err.strip().splitlines()[-1] == f"on the command line: {advice}"
 
 
 def test_many_weights_show_the_clearest_in_the_figure_and_every_one_in_the_table():
