@@ -316,14 +316,32 @@ def test_the_fitters_backend_gives_numbas_numbers(rng, monkeypatch):
     np.testing.assert_allclose(c_map, default_map, rtol=1e-12)
 
 
+def compile_a_new_module_with_the_header():
+    """Inside compile_mode, compile a graph no other graph equals (a random constant: its module is not in the cache)
+    with -Werror=invalid-pch, so that g++ fails if the precompiled header's options are not the module's; check its
+    values. C's exp and log1p against NumPy's: each within an ulp or two of the true value (rtol 1e-15: ~5 ulps)."""
+    import uuid
+
+    import pytensor
+    import pytensor.tensor as pt
+
+    from models.fit import backend
+
+    x = pt.dvector("x")
+    scale = 1 + uuid.uuid4().int % 10**6 / 10**7
+    with backend.compile_mode():
+        flags = pytensor.config.gcc__cxxflags
+        with pytensor.config.change_flags(gcc__cxxflags=f"{flags} -Werror=invalid-pch"):
+            fresh = pytensor.function([x], pt.exp(x) * scale + pt.log1p(x))
+    values = np.array([0.25, 1.5])
+    np.testing.assert_allclose(fresh(values), np.exp(values) * scale + np.log1p(values), rtol=1e-15)
+
+
 def test_the_c_modules_use_the_precompiled_header():
     """Inside compile_mode, PyTensor's g++ includes models.fit.backend's precompiled header; g++ takes a precompiled
     header only when it was made with the options of the compilation, and reads the header as text otherwise (as
-    fast as without it). Made an error here (-Werror=invalid-pch), a graph compiled for the first time (a constant no
-    other graph has, so its module is not in the cache) fails to compile if the header's options are not PyTensor's.
-    Nested contexts leave the flags as they are (they are part of every module's cache key)."""
-    import uuid
-
+    fast as without it): a new module compiled with -Werror=invalid-pch shows it is taken. Nested contexts leave
+    the flags as they are (they are part of every module's cache key)."""
     import pytensor
     import pytensor.tensor as pt
 
@@ -339,26 +357,17 @@ def test_the_c_modules_use_the_precompiled_header():
         with backend.compile_mode():
             assert pytensor.config.gcc__cxxflags == flags
         pytensor.function([x], pt.exp(x))  # PyTensor's own support modules, compiled with other options, exist
-        scale = 1 + uuid.uuid4().int % 10**6 / 10**7
-        with pytensor.config.change_flags(gcc__cxxflags=f"{flags} -Werror=invalid-pch"):
-            fresh = pytensor.function([x], pt.exp(x) * scale + pt.log1p(x))
-    values = np.array([0.25, 1.5])
-    # C's exp and log1p against NumPy's: each within an ulp or two of the true value (rtol 1e-15: ~5 ulps)
-    np.testing.assert_allclose(fresh(values), np.exp(values) * scale + np.log1p(values), rtol=1e-15)
+    compile_a_new_module_with_the_header()
 
 
-_FRESH_MODULE = """
-import sys, uuid
-import numpy as np, pytensor, pytensor.tensor as pt
+# in a new process: the header it finds is the one the test's process made, and a new module compiles with it
+_IN_A_NEW_PROCESS = """
+import sys
 from models.fit import backend
-assert str(backend.precompiled_header()) == sys.argv[1]  # made by the test's process: this one finds it
-x = pt.dvector("x")
-with backend.compile_mode():
-    flags = pytensor.config.gcc__cxxflags
-    scale = 1 + uuid.uuid4().int % 10**6 / 10**7
-    with pytensor.config.change_flags(gcc__cxxflags=f"{flags} -Werror=invalid-pch"):
-        fresh = pytensor.function([x], pt.exp(x) * scale + pt.log1p(x))
-np.testing.assert_allclose(fresh(np.array([0.25])), np.exp(0.25) * scale + np.log1p(0.25), rtol=1e-15)
+assert str(backend.precompiled_header()) == sys.argv[1]
+sys.path.insert(0, "tests")
+import test_posterior
+test_posterior.compile_a_new_module_with_the_header()
 """
 
 
@@ -378,6 +387,6 @@ def test_a_process_that_did_not_make_the_header_uses_it():
     if backend.COMPILE_MODE is None or "g++" not in pytensor.config.cxx:
         pytest.skip("PyTensor's compiler is not g++: the fitters' modules are compiled without a precompiled header")
     header = backend.precompiled_header()
-    completed = subprocess.run([sys.executable, "-c", _FRESH_MODULE, str(header)], capture_output=True, text=True,
+    completed = subprocess.run([sys.executable, "-c", _IN_A_NEW_PROCESS, str(header)], capture_output=True, text=True,
                                cwd=Path(__file__).resolve().parents[1], timeout=300)
     assert completed.returncode == 0, completed.stderr[-3000:]
