@@ -56,14 +56,25 @@ def log_density_hessian(model: pm.Model):
 
     Examples
     --------
+    A straight line with a flat prior and a learned sigma (HalfFlat: log sigma is the value variable ``s``): with
+    :math:`r = t - \Phi w`, the log density :math:`-N s - r^\top r\, e^{-2s}/2 + s` (the last term the log-Jacobian)
+    has the Hessian :math:`-\Phi^\top\Phi/\sigma^2` in w, :math:`-2\Phi^\top r/\sigma^2` across w and s, and
+    :math:`-2 r^\top r/\sigma^2` in s.
+
     >>> import numpy as np
-    >>> from models import gaussian_regression
-    >>> model = gaussian_regression(np.linspace(0, 1, 8), np.arange(8.0) ** 1.5)  # w (2 weights) and log sigma
-    >>> point = model.initial_point()
-    >>> h = model.compile_fn(log_density_hessian(model))(point)
-    >>> pymc_h = model.compile_d2logp(vars=model.free_RVs, negate_output=False)(point)  # PyMC's, by a Scan
-    >>> h.shape, bool(np.allclose(h, pymc_h, rtol=1e-12, atol=1e-12))
-    ((3, 3), True)
+    >>> from models.fit.backend import ONE_SHOT
+    >>> x, t = np.linspace(0, 1, 8), np.linspace(0, 1, 8) ** 1.5
+    >>> with pm.Model() as model:
+    ...     w, sigma = pm.Flat("w", shape=2), pm.HalfFlat("sigma")
+    ...     _ = pm.Normal("t", w[0] + w[1] * x, sigma, observed=t)
+    >>> point = {"w": np.array([0.3, 1.1]), "sigma_log__": np.log(0.4)}
+    >>> h = model.compile_fn(log_density_hessian(model), mode=ONE_SHOT)(point)
+    >>> phi = np.column_stack([np.ones(8), x])
+    >>> r = t - phi @ point["w"]
+    >>> cross = -2 * phi.T @ r / 0.4**2
+    >>> closed = np.block([[-phi.T @ phi / 0.4**2, cross[:, None]], [cross, -2 * r @ r / 0.4**2]])
+    >>> bool(np.allclose(h, closed, rtol=1e-13, atol=0))
+    True
     """
     import pytensor
     import pytensor.tensor as pt
