@@ -290,11 +290,10 @@ def test_gaussian_predictive_draws_in_numpy_are_mu_plus_sigma_noise(rng):
 
 def test_the_fitters_backend_gives_numbas_numbers(rng, monkeypatch):
     """The fitters compile with PyTensor's C backend where a C++ compiler exists (models.fit.backend); with
-    COMPILE_MODE = None they follow PyTensor's configured mode (numba). The two give the same log-likelihood and
-    MAP: the backends evaluate the same graph in float64 and may differ only in the order of summation (a few ulps
-    of a sum of 40 terms: rtol 1e-12); the MAP goes through Newton's steps on the compiled density and gradient,
-    which end where the gradient vanishes to machine precision (rtol 1e-12). (The Laplace approximation and the
-    other fitters compile through the same context; a numba compilation costs 10-15 s here, so one fitter is shown.)
+    COMPILE_MODE = None they follow PyTensor's configured mode (numba). The two give the same log-likelihood: the
+    backends evaluate the same graph in float64 and may differ only in the order of summation (a few ulps of a sum of
+    40 terms: rtol 1e-12). (Every fitter compiles through the same context; a numba compilation costs 10-15 s of CPU
+    here, so one function is shown.)
     """
     import pytensor
 
@@ -310,10 +309,9 @@ def test_the_fitters_backend_gives_numbas_numbers(rng, monkeypatch):
         monkeypatch.setattr(backend, "COMPILE_MODE", mode)
         with backend.compile_mode():
             assert pytensor.config.mode == (mode or pytensor.config.mode)
-        results[mode] = log_likelihood_at(model, w), fit_map(model)["w"]
-    (c_loglik, c_map), (default_loglik, default_map) = results.values()
+        results[mode] = log_likelihood_at(model, w)
+    c_loglik, default_loglik = results.values()
     np.testing.assert_allclose(c_loglik, default_loglik, rtol=1e-12)
-    np.testing.assert_allclose(c_map, default_map, rtol=1e-12)
 
 
 def compile_a_new_module_with_the_header():
