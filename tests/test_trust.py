@@ -129,19 +129,26 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(opti
 def test_same_seed_gives_byte_identical_summary(quick_results, tmp_path):
     """A second run with the shared run's seed reproduces each analysis' part of summary.json exactly.
 
-    The rerun is of the analyses that take seconds (each of them samples with NUTS, or draws, from the seed); left
-    out to keep `make test` within its time budget: loss_likelihood_table, calibration and map_vs_posterior, whose
-    quick runs cost one to three minutes each with cold caches. Their fitters are seeded the same way, and their
-    reruns are tested where they are cheap: sample_posterior's and fit_advi's draws for the same seed, bit for bit,
-    by the compiled-once fitters against fresh ones (tests/test_calibration.py), fit_pathfinder's in
-    tests/test_map_vs_posterior.py, fit_laplace's in tests/test_posterior.py. And scaling, whose summary is a
-    benchmark: timings, which no seed fixes.
+    The rerun is in the test's process, one analysis after the other (runner.run, what each worker of
+    ``python -m analyses`` calls): another process than the shared run's, with another history of compilations and
+    caches, so nothing but the seed is shared. The analyses rerun are those that take seconds (each samples with
+    NUTS, or draws, from the seed); left out to keep `make test` within its time budget: loss_likelihood_table,
+    calibration and map_vs_posterior, whose quick runs cost one to three minutes each with cold caches. Their
+    fitters are seeded the same way, and their reruns are tested where they are cheap: sample_posterior's and
+    fit_advi's draws for the same seed, bit for bit, by the compiled-once fitters against fresh ones
+    (tests/test_calibration.py), fit_pathfinder's in tests/test_map_vs_posterior.py, fit_laplace's in
+    tests/test_posterior.py. And scaling, whose summary is a benchmark: timings, which no seed fixes.
     """
+    import importlib
+
+    from analyses import runner
+
     out, _, _ = quick_results
     left_out = ("loss_likelihood_table", "calibration", "map_vs_posterior", "scaling")
     names = [name for name in report.ANALYSES if name not in left_out]
-    subprocess.run([sys.executable, "-m", "analyses", "--quick", "--seed", "3", "--only", ",".join(names),
-                    "--out", str(tmp_path)], cwd=ROOT, check=True, capture_output=True, timeout=1200)
+    args = report.parse_args(["--quick", "--seed", "3", "--out", str(tmp_path), "--no-progressbar"], "rerun")
+    for name in names:
+        runner.run(importlib.import_module(f"analyses.{name}"), args)
     first, second = (json.loads((folder / "summary.json").read_text()) for folder in (out, tmp_path))
     for name in names:
         assert json.dumps(second[name], sort_keys=True) == json.dumps(first[name], sort_keys=True), name
