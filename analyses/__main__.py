@@ -30,8 +30,9 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from .data import load_csv
 from .report import ANALYSES, BENCHMARKS, DATA_ANALYSIS, build_index, failed_checks, parse_args, plain, unconverged
-from .runner import run_named, stop_with_parent
+from .runner import refuse_data, run_named, stop_with_parent
 
 STAGING_PREFIX = ".staging-"
 HEARTBEAT_SECONDS = 10
@@ -145,6 +146,11 @@ def main(argv=None):
             print(f"{name:24s} {_first_line(name)} (make bench only: python -m analyses.{name} --full)")
         return
     names = (DATA_ANALYSIS,) if args.data else ANALYSES if args.only is None else tuple(args.only)
+    if args.data:  # every cell read and checked now: a bad one is refused before the analysis imports PyMC
+        try:
+            load_csv(args.data, args.x, args.t)
+        except (TypeError, ValueError) as error:
+            refuse_data(args.data, error)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     for leftover in [*out.glob(f"{STAGING_PREFIX}*"), *out.glob(".retired-*")]:  # from a run that was killed

@@ -22,6 +22,7 @@ A module runs alone as ``python -m analyses.<name>`` through :func:`main`.
 
 import importlib
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -64,6 +65,15 @@ def run_named(name, argv):
     start = time.perf_counter()
     run(module, parse_args(argv, module.__doc__.splitlines()[0], accepts_data=name == DATA_ANALYSIS))
     return time.perf_counter() - start
+
+
+def refuse_data(path, error, advice=""):
+    """End the run with status 2: ``error: --data FILE: <the reason>`` (the reader's or the library's), then the
+    command-line advice (``advice``, a line) where there is one."""
+    print(f"error: --data {path}: {error}", file=sys.stderr)
+    if advice:
+        print(advice, file=sys.stderr)
+    sys.exit(2)
 
 
 def stop_with_parent(parent):

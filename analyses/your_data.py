@@ -33,16 +33,13 @@ Run: ``python -m analyses --data FILE.csv --x COL[,COL] --t COL [--sigma S] [--w
 [--out DIR]`` (or ``python -m analyses.your_data`` with the same options).
 """
 
-import csv
 import os
-import re
 import sys
 from pathlib import Path
 
 import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from sklearn.linear_model import LinearRegression, Ridge
 
 from models import (
@@ -59,6 +56,7 @@ from models import (
 )
 
 from . import runner
+from .data import load_csv
 from .plots import REFERENCE_COLOR_NAME, posterior_with_reference
 from .report import check, table
 
@@ -88,74 +86,6 @@ def config(quick=False, full=False, *, data=None, x=None, t=None, sigma=None, w_
     return {"draws": 500, "tune": 500, "chains": 4, "cores": min(4, os.cpu_count() or 1), "nuts_sampler": "pymc",
             "exact_draws": 4000 if quick else 20000, "random_w": 20 if quick else 200,
             "data": data, "x": list(x), "t": t, "sigma": sigma, "w_prior_sd": w_prior_sd}
-
-
-# 1,200 / 1.200,5 / 1'200 / 1 200, and a decimal comma: 2,5
-THOUSANDS = re.compile(r"[+-]?(\d{1,3}([,.' ]\d{3})+([.,]\d*)?|\d+,\d+)")
-
-
-def load(path, x_columns, t_column):
-    """The input columns (a DataFrame, so the weights are named after them) and the target (a Series).
-
-    Read cell by cell: a cell that is not a finite number, a line with a field too many or too few, a blank line
-    between rows (blank lines at the end are ignored) or a file without rows is refused with a ValueError naming
-    the column and the file's line (1-based, as an editor shows it). Nothing is skipped, guessed or converted
-    (pandas would skip blank lines and read "1,200" or "true" as text, leaving the line unnamed).
-    """
-    names = [*x_columns, t_column]
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None) or []
-        where = {name: header.index(name) for name in names}
-        columns = {name: [] for name in names}
-        line = reader.line_num + 1  # where the next record starts (a quoted cell may span lines)
-        blank = None  # the first blank line: allowed at the end of the file only
-        for record in reader:
-            if not any(cell.strip() for cell in record):
-                blank = line if blank is None else blank
-                line = reader.line_num + 1
-                continue
-            if blank is not None:
-                raise ValueError(f"line {blank} is blank: remove it (every line after the header is one row)")
-            if len(record) != len(header):
-                raise ValueError(f"line {line} has {len(record)} fields but the header has {len(header)}: a "
-                                 "separator too many or too few (a decimal comma or a thousands separator needs "
-                                 "the cell in quotes)")
-            for name, index in where.items():
-                columns[name].append(_number(record[index], name, line))
-            line = reader.line_num + 1
-    if not columns[t_column]:
-        raise ValueError("the file has a header but no rows")
-    frame = pd.DataFrame(columns, dtype=float)
-    return frame[list(x_columns)], frame[t_column]
-
-
-def _number(cell, column, line):
-    """The float in ``cell`` of ``column`` on ``line``, or a ValueError saying what it is instead."""
-    text = cell.strip()
-    where = f"column {column!r}, line {line}: {cell!r}"
-    if not text or text.lower() in ("na", "nan", "n/a", "null", "none"):
-        raise ValueError(f"{where} is a missing value: fill it in or remove the line")
-    if text.lower() in ("true", "false", "yes", "no"):
-        raise ValueError(f"{where} is a boolean: write it as 1 or 0")
-    if THOUSANDS.fullmatch(text) and not _is_float(text):
-        raise ValueError(f"{where} has a thousands separator or a decimal comma: write it as a plain number "
-                         "(1200.5)")
-    if "_" in text or not _is_float(text):
-        raise ValueError(f"{where} is not a number: correct it, or leave the column out of --x/--t")
-    value = float(text)
-    if not np.isfinite(value):
-        raise ValueError(f"{where} is {'a missing value (NaN)' if value != value else 'infinite'}: give a finite "
-                         "number or remove the line")
-    return value
-
-
-def _is_float(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def map_against_sklearn(model, map_point, x, t, *, sigma=None, w_prior_sd=None):
@@ -356,14 +286,6 @@ def command_line_advice(x, t, *, sigma=None, w_prior_sd=None):
     return ""
 
 
-def refuse(path, error, advice=""):
-    """End the run with status 2: ``error: --data FILE: <the library's reason>``, then the command-line advice."""
-    print(f"error: --data {path}: {error}", file=sys.stderr)
-    if advice:
-        print(advice, file=sys.stderr)
-    sys.exit(2)
-
-
 def load_model(path, x_columns, t_column, *, sigma=None, w_prior_sd=None):
     """The columns of the file, the Gaussian model on them (:func:`fitted_model`) and its MAP point.
 
@@ -372,13 +294,13 @@ def load_model(path, x_columns, t_column, *, sigma=None, w_prior_sd=None):
     ``--sigma`` or ``--w-prior-sd`` would help, a second line says which (:func:`command_line_advice`).
     """
     try:
-        x, t = load(path, x_columns, t_column)
+        x, t = load_csv(path, x_columns, t_column)
     except (TypeError, ValueError) as error:
-        refuse(path, error)
+        runner.refuse_data(path, error)
     try:
         model, map_point = fitted_model(x, t, sigma=sigma, w_prior_sd=w_prior_sd)
     except (TypeError, ValueError) as error:  # the builder names the column and the problem
-        refuse(path, error, command_line_advice(x, t, sigma=sigma, w_prior_sd=w_prior_sd))
+        runner.refuse_data(path, error, command_line_advice(x, t, sigma=sigma, w_prior_sd=w_prior_sd))
     return x, t, model, map_point
 
 

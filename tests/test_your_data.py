@@ -14,7 +14,7 @@ import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import LinearRegression
 
-from analyses import plots, your_data
+from analyses import data, plots, your_data
 from analyses.report import ANALYSES, BENCHMARKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -481,13 +481,13 @@ def test_a_cell_that_is_not_a_finite_number_is_named_by_column_and_line(lines, m
     path = tmp_path / "hostile.csv"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match=re.escape(message)):
-        your_data.load(path, ["a", "b"], "y")
+        data.load_csv(path, ["a", "b"], "y")
 
 
 def test_a_clean_file_is_read_as_written(tmp_path):
     path = tmp_path / "clean.csv"
     path.write_text('a,b,y\n1,2.5e-3,3\n-2, 4 ,"5"\n\n\n')  # blank lines at the end are no rows
-    x, t = your_data.load(path, ["a", "b"], "y")
+    x, t = data.load_csv(path, ["a", "b"], "y")
     np.testing.assert_array_equal(x.to_numpy(), [[1.0, 2.5e-3], [-2.0, 4.0]])
     np.testing.assert_array_equal(t.to_numpy(), [3.0, 5.0])
 
