@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pymc as pm
+import pytensor
 from pymc.pytensorf import reseed_rngs
 from pytensor.tensor.random.type import RandomType
 from scipy.linalg import solve_triangular
@@ -76,7 +77,6 @@ def log_density_hessian(model: pm.Model):
     >>> bool(np.allclose(h, closed, rtol=1e-13, atol=0))
     True
     """
-    import pytensor
     import pytensor.tensor as pt
     from pymc.pytensorf import rewrite_pregrad
     from pytensor.gradient import jacobian
@@ -259,7 +259,9 @@ def advi_fitter(model: pm.Model, *, n: int = 10_000, log_likelihood: bool = True
                 print(f"ADVI: {i} of {n} steps, loss {float(np.asarray(loss)):.4g}", flush=True)
         if not np.isfinite(np.asarray(loss)).all():
             raise FloatingPointError(f"ADVI: the objective is {loss} after {n} steps (NaN or infinite)")
-        idata = inference.approx.sample(draws, random_seed=int(seeds[1]))
+        # the draws: one call of a function of the variational parameters, evaluated without C compilation
+        with pytensor.config.change_flags(mode=ONE_SHOT):
+            idata = inference.approx.sample(draws, random_seed=int(seeds[1]))
         return complete(model, idata, log_likelihood)
 
     return fit

@@ -66,8 +66,8 @@ if TYPE_CHECKING:
 COMPILE_MODE: str | None = "CVM" if pytensor.config.cxx else None
 
 #: The PyTensor mode of functions evaluated a few times only: a point's deterministics, a transform, the
-#: differenced curvature that starts ADVI, the Laplace approximation's Newton steps to its mode, Pathfinder's L-BFGS
-#: paths (hundreds of evaluations) and its draws.
+#: differenced curvature that starts ADVI and ADVI's draws (one call of a function of the variational parameters), the
+#: Laplace approximation's Newton steps to its mode, Pathfinder's L-BFGS paths (hundreds of evaluations) and its draws.
 #: PyTensor's ``"FAST_COMPILE"`` evaluates each operation in Python with NumPy, so nothing is compiled: a new graph
 #: costs its graph rewrites only, where the C backend compiles a module per new operation. Measured with empty caches
 #: on the three models of the analysis ``map_vs_posterior``: ``fit_pathfinder`` 116 s with the C backend (its first
