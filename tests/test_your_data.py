@@ -192,10 +192,16 @@ def test_other_analyses_refuse_data_and_bad_values_are_named(diabetes_csv, tmp_p
     frame = pd.read_csv(diabetes_csv)
     frame.loc[7, "bmi"] = np.nan
     frame.to_csv(broken, index=False)
-    completed = run("--data", broken, "--x", "bmi", "--t", "target", "--out", tmp_path / "out", timeout=300)
-    assert completed.returncode == 2, completed.stderr[-2000:]
+    # python -m analyses, which says at exit whether PyMC was imported: the command reads the file first
+    command = ("import atexit, runpy, sys\n"
+               "atexit.register(lambda: print('pymc imported:', 'pymc' in sys.modules, file=sys.stderr))\n"
+               "runpy.run_module('analyses', run_name='__main__', alter_sys=True)\n")
+    completed = subprocess.run([sys.executable, "-c", command, "--data", str(broken), "--x", "bmi", "--t", "target",
+                                "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
     # row 7 of the frame is line 9 of the file (the header is line 1, rows count from 0)
     assert f"error: --data {broken}: column 'bmi', line 9: '' is a missing value" in completed.stderr
+    assert completed.stderr.strip().splitlines()[-1] == "pymc imported: False"
     assert not (tmp_path / "out" / "your_data").exists()  # nothing half-written
 
 
