@@ -9,9 +9,18 @@ REFERENCE_COLOR_NAME = "red"  # as captions name it
 REFERENCE_LINESTYLE = "--"  # dashed
 
 
+class FlatLabeller(az.labels.BaseLabeller):
+    """Panel titles on one line, ``w[a]``: ArviZ's flat label, where its titles stack the name over the coordinate
+    (``w`` above ``a``), two lines that read as two names."""
+
+    def make_label_vert(self, var_name, sel, isel):
+        return self.make_label_flat(var_name, sel, isel)
+
+
 def posterior_with_reference(idata, reference, *, var_names, ci_prob, title, columns=3, panel_size=(3.0, 2.4)):
     """``az.plot_dist`` of ``var_names`` (KDE, posterior mean and its ``ci_prob`` equal-tailed interval), one panel
-    per coordinate, with ``reference`` ({variable: value or array over its last dim}) drawn as a dashed red line.
+    per coordinate (titled ``w[a]``: :class:`FlatLabeller`), with ``reference`` ({variable: value or array over its last
+    dim}) drawn as a dashed red line.
 
     Returns the matplotlib Figure. Panels wrap after ``columns``, so a model with many weights stays readable at
     page width.
@@ -27,7 +36,7 @@ def posterior_with_reference(idata, reference, *, var_names, ci_prob, title, col
     rows = -(-panels // columns)
     collection = az.plot_dist(
         idata, var_names=list(var_names), kind="kde", point_estimate="mean", ci_kind="eti", ci_prob=ci_prob,
-        backend="matplotlib", labeller=az.labels.BaseLabeller(), col_wrap=columns,
+        backend="matplotlib", labeller=FlatLabeller(), col_wrap=columns,
         figure_kwargs={"figsize": (panel_size[0] * columns, panel_size[1] * rows + 0.4), "layout": "constrained"},
     )
     az.add_lines(collection, xr.Dataset(lines),

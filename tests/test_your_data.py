@@ -118,6 +118,8 @@ def test_many_weights_wrap_to_the_page_width():
     width, height = figure.get_size_inches() * 110  # the dpi of write_result
     assert width <= 1100 and height > width  # wrapped into rows, not one long strip
     assert len([axis for axis in figure.axes if axis.lines]) == 12
+    # one line per title, the weight named by its feature
+    assert [axis.get_title() for axis in figure.axes if axis.lines][:3] == ["w[1]", "w[x0]", "w[x1]"]
     plt.close(figure)
 
 
