@@ -510,5 +510,7 @@ def proximal_newton(value_and_gradient, x0: np.ndarray, l1: np.ndarray, loc: np.
             length /= 2
             if length < 1e-12:
                 return phi, value, gradient
+        if np.array_equal(candidate, phi):  # the step only left a kink by rounding, and went back to it: done
+            break
         phi, objective, value, gradient = candidate, new_objective, new_value, new_gradient
     return phi, value, gradient
