@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-from scipy.special import gammaln, logsumexp, xlogy
+from scipy.special import digamma, expit, gammaln, logsumexp, softmax, xlogy
 
 from ._checks import positive_scalar
 from .optimize import elastic_net, fixed_point, least_absolute, lstsq, ridge_rows
@@ -321,7 +321,8 @@ class Likelihood:
     A subclass provides ``observe`` (the observed variable ``t`` in the model), ``loss``, ``nll``,
     ``loss_constants`` and ``check_targets``; it may override ``map_point`` (the MAP solver for the priors it
     knows; the default is Newton's method on the model's log density, proximal Newton when the prior has an L1
-    part), ``map_start``, ``check_maximum`` and ``sklearn_estimator``.
+    part: in NumPy when the family gives ``nll_gradient``, else compiled by PyTensor), ``map_start``,
+    ``check_maximum`` and ``sklearn_estimator``.
     """
 
     loss_name = "loss"
@@ -489,6 +490,44 @@ class Likelihood:
             In the base class: every subclass defines it.
         """
         raise NotImplementedError(f"{type(self).__name__} does not define nll")
+
+    def nll_gradient(self, t: ArrayLike, y: ArrayLike, scale: float | np.ndarray | None = None):
+        """The derivatives of :meth:`nll`, in NumPy: what ``fit_map``'s Newton steps use instead of compiling the
+        model's log density.
+
+        Parameters
+        ----------
+        t : array_like (N,)
+            Targets.
+        y : array_like (N,) or (N, n_outputs)
+            Linear predictors.
+        scale : float or array_like (N,), optional
+            The scale (``scale_name``): one value, or one per row; default the fixed one.
+
+        Returns
+        -------
+        tuple or None
+            ``(d nll / d y, d nll_n / d scale)``: the first shaped like ``y``, the second one value per row (None
+            for a family without a scale). None in the base class: a family that does not know its derivatives
+            has its MAP found on the model's compiled log density instead.
+        """
+        return None
+
+    def log_scale_design(self, x: np.ndarray) -> tuple[str, np.ndarray] | None:
+        """When the scale depends on x: the free variable of its weights and the design of :math:`\\log s(x)`.
+
+        Parameters
+        ----------
+        x : ndarray (N,) or (N, D)
+            The training inputs.
+
+        Returns
+        -------
+        tuple or None
+            ``(name, design)`` with ``log s(x_n) = (design @ model[name])_n``; None (the base class) for a scale
+            that is fixed or one learned value.
+        """
+        return None
 
     def data(self, t: np.ndarray) -> np.ndarray:
         """The targets as stored in the model (integers for labels and counts).
@@ -867,6 +906,18 @@ class Gaussian(Likelihood):
         if np.ndim(sigma) == 0:
             return gaussian_nll(t, y, sigma)
         return heteroscedastic_nll(t, y, sigma)
+
+    def nll_gradient(self, t, y, sigma=None):
+        """``(-r / sigma^2, 1/sigma - r^2 / sigma^3)`` with ``r = t - y``: ``sigma`` one value or one per row."""
+        sigma = self.sigma if sigma is None else sigma
+        r = np.asarray(t, dtype=float) - np.asarray(y, dtype=float)
+        return -r / sigma**2, 1 / sigma - r**2 / sigma**3
+
+    def log_scale_design(self, x):
+        """``("v_internal", Psi)`` for sigma(x) = exp(Psi v_internal), Psi the sigma basis' conditioned design."""
+        if not self.heteroscedastic:
+            return None
+        return "v_internal", self.sigma_basis.conditioned(x).transform(x, np)
 
     def pointwise_log_likelihood(self, t, mu, sigma):
         """:math:`\\log \\mathcal N(t \\mid \\mu, \\sigma^2)` elementwise (NumPy, broadcasting).
@@ -1277,6 +1328,14 @@ class StudentT(Likelihood):
         sigma = positive_scalar(self.sigma if sigma is None else sigma, "sigma")
         return float(-np.sum(stats.t.logpdf(t, df=self.nu, loc=y, scale=sigma)))
 
+    def nll_gradient(self, t, y, sigma=None):
+        """With :math:`d_n = \\nu\\sigma^2 + r_n^2`: :math:`-(\\nu+1) r_n / d_n` in y and
+        :math:`1/\\sigma - (\\nu+1) r_n^2 / (\\sigma d_n)` in sigma."""
+        sigma = self.sigma if sigma is None else sigma
+        r = np.asarray(t, dtype=float) - np.asarray(y, dtype=float)
+        d = self.nu * sigma**2 + r**2
+        return -(self.nu + 1) * r / d, 1 / sigma - (self.nu + 1) * r**2 / (sigma * d)
+
     def target_range(self, n):
         r"""The base class' range and, for a learned sigma, at most [1e-90, 1e90]: PyMC's StudentT works with the
         precision :math:`\sigma^{-2}`, whose derivative :math:`-2\sigma^{-3}` leaves float64 when the learned sigma
@@ -1332,6 +1391,10 @@ class Bernoulli(Likelihood):
 
     def nll(self, t, y):
         return len(np.atleast_1d(t)) * binary_cross_entropy(t, y)
+
+    def nll_gradient(self, t, y, scale=None):
+        """``sigmoid(y) - t`` (PRML eq. 4.91); no scale."""
+        return expit(np.asarray(y, dtype=float)) - np.asarray(t, dtype=float), None
 
     def check_targets(self, t):
         _integer_targets(t, "0/1 labels for a Bernoulli likelihood", 0, 1)
@@ -1435,6 +1498,11 @@ class Categorical(Likelihood):
     def nll(self, t, y):
         return len(t) * self.loss(t, y)
 
+    def nll_gradient(self, t, y, scale=None):
+        """``softmax(logits) - one_hot(t)`` in the free logits, classes 1 to K - 1 (PRML eq. 4.109); no scale."""
+        probabilities = softmax(self.logits(y), axis=1)[:, 1:]
+        return probabilities - (np.asarray(t)[:, None] == np.arange(1, self.n_classes)), None
+
     def check_targets(self, t):
         _integer_targets(t, f"class labels 0, ..., {self.n_classes - 1} for Categorical(n_classes={self.n_classes})",
                          0, self.n_classes - 1)
@@ -1499,6 +1567,10 @@ class Poisson(Likelihood):
     def nll(self, t, y):
         t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
         return float(np.sum(np.exp(y) - t * y + gammaln(t + 1)))
+
+    def nll_gradient(self, t, y, scale=None):
+        """``exp(y) - t`` (the log link); no scale."""
+        return np.exp(np.asarray(y, dtype=float)) - np.asarray(t, dtype=float), None
 
     def check_targets(self, t):
         _integer_targets(t, "counts (integers >= 0) for a Poisson likelihood", 0)
@@ -1624,6 +1696,14 @@ class Gamma(Likelihood):
         t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
         k = positive_scalar(self.shape if shape is None else shape, "shape")
         return float(np.sum(k * (y + t * np.exp(-y)) - (k - 1) * np.log(t) - k * np.log(k) + gammaln(k)))
+
+    def nll_gradient(self, t, y, shape=None):
+        """With :math:`\\rho_n = t_n e^{-y_n}`: :math:`k(1 - \\rho_n)` in y and
+        :math:`\\psi(k) - \\log k - 1 + y_n - \\log t_n + \\rho_n` in the shape (:math:`\\psi` the digamma)."""
+        t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+        k = self.shape if shape is None else shape
+        ratio = t * np.exp(-y)
+        return k * (1 - ratio), digamma(k) - np.log(k) - 1 + y - np.log(t) + ratio
 
     def check_targets(self, t):
         bad = np.asarray(t) <= 0

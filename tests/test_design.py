@@ -17,6 +17,7 @@ import scipy.integrate
 import scipy.stats
 from pymc.model.fgraph import clone_model
 from scipy.optimize import minimize, minimize_scalar
+from sklearn.linear_model import PoissonRegressor
 from sklearn.metrics import mean_gamma_deviance
 
 from models import (
@@ -153,6 +154,86 @@ def test_a_smooth_prior_without_a_penalty_goes_to_newton_and_a_nonsmooth_likelih
     np.testing.assert_allclose(point["w"], reference, rtol=1e-7)  # BFGS to gtol 1e-12 on an O(100) objective
     with pytest.raises(NotImplementedError, match=r"Laplace\(scale=0.3\) with the prior Horseshoeish\(0.5\)"):
         fit_map(regression(x, t, likelihood=likelihoods.Laplace(scale=0.3), prior=Horseshoeish(scale)))
+
+
+class ExponentialScale(priors.ScalePrior):
+    """A scale prior defined outside the library that gives only ``rv`` and ``log_density`` (no slope)."""
+
+    def __init__(self, mean):
+        self.mean = mean
+
+    def __repr__(self):
+        return f"ExponentialScale({self.mean})"
+
+    def rv(self, name):
+        return pm.Exponential(name, lam=1 / self.mean)
+
+    def log_density(self, s):
+        return -s / self.mean
+
+
+class PoissonWithoutDerivatives(likelihoods.Poisson):
+    """A likelihood defined outside the library that does not give its NLL's derivatives."""
+
+    def nll_gradient(self, t, y, scale=None):
+        return None
+
+
+@pytest.fixture
+def compiled_objectives(monkeypatch):
+    """Counts fit_map's compiled log densities (the way taken when a part has no NumPy derivatives)."""
+    import models.fit.map as map_module
+
+    calls = []
+    original = map_module._objective
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(map_module, "_objective", counting)
+    return calls
+
+
+def test_a_family_or_scale_prior_without_derivatives_has_its_map_found_on_the_compiled_density(compiled_objectives):
+    rng = np.random.default_rng(sum(map(ord, "without derivatives")))
+    x = rng.normal(size=(60, 2))
+    features = np.column_stack([np.ones(60), x])
+    counts = rng.poisson(np.exp(features @ [0.4, 0.5, -0.3])).astype(float)
+    # PoissonRegressor minimizes deviance / (2N) + alpha |w|^2 / 2 = (NLL + const) / N + alpha |w|^2 / 2: the MAP under
+    # Normal(1) when alpha = 1 / N; both solved to ~1e-12, so 1e-8 leaves a wide margin
+    twin = PoissonRegressor(alpha=1 / 60, fit_intercept=False, tol=1e-14, max_iter=10_000).fit(features, counts).coef_
+    for likelihood, compiled in ((likelihoods.Poisson(), 0), (PoissonWithoutDerivatives(), 1)):
+        point = fit_map(regression(x, counts, likelihood=likelihood, prior=priors.Normal(1.0)))
+        np.testing.assert_allclose(point["w"], twin, rtol=1e-8)
+        assert len(compiled_objectives) == compiled  # the library's Poisson knows its derivatives: nothing compiled
+    # a learned Student-t sigma under the outside prior, against scipy on the same posterior written in NumPy
+    t = features @ [0.4, 0.5, -0.3] + 0.3 * rng.standard_t(4, size=60)
+    model = regression(x, t, likelihood=likelihoods.StudentT(4.0, sigma_prior=ExponentialScale(0.5)),
+                       prior=priors.Normal(1.0))
+    point = fit_map(model)
+    assert len(compiled_objectives) == 2
+
+    def objective(theta):  # -log p(w, sigma | t) + const, in (w, log sigma): the same stationary point
+        w, sigma = theta[:3], np.exp(theta[3])
+        return -scipy.stats.t.logpdf(t, 4.0, features @ w, sigma).sum() + w @ w / 2 + sigma / 0.5
+
+    start = np.append(point["w"], np.log(point["sigma"])) + 0.05
+    reference = minimize(objective, start, method="BFGS", options={"gtol": 1e-10}).x
+    np.testing.assert_allclose(point["w"], reference[:3], rtol=1e-6)  # BFGS to gtol 1e-10 on an O(100) objective
+    assert point["sigma"] == pytest.approx(np.exp(reference[3]), rel=1e-6)
+
+
+@pytest.mark.parametrize("prior", [priors.HalfNormal(0.4), priors.HalfCauchy(0.2), priors.Jeffreys(),
+                                   priors.HalfFlat()], ids=repr)
+def test_scale_prior_slope_is_the_derivative_of_its_log_density(prior):
+    """Against scipy's log densities (not the suite's), by central differences: step 1e-6, error ~1e-10."""
+    log_density = {"HalfNormal": lambda s: scipy.stats.halfnorm(scale=prior.scale).logpdf(s),
+                   "HalfCauchy": lambda s: scipy.stats.halfcauchy(scale=prior.scale).logpdf(s),
+                   "Jeffreys": lambda s: -np.log(s), "HalfFlat": lambda s: 0.0}[type(prior).__name__]
+    for s in (0.05, 0.3, 2.0):
+        difference = (log_density(s + 1e-6) - log_density(s - 1e-6)) / 2e-6
+        assert prior.log_density_slope(s) == pytest.approx(difference, rel=1e-8, abs=1e-8)
 
 
 @pytest.mark.parametrize("l1_scale, l2_scale, loc", [(0.5, 1.0, 0.0), (2.0, 0.3, 1.5), (0.05, 4.0, -2.0)])

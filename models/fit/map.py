@@ -13,9 +13,12 @@ priors it can pair with, and refuses the others by name (``NotImplementedError``
   with a Gaussian part), finished at the exact vertex; a learned scale maximizes
   :math:`-N\log b - \mathrm{SAE}/b + \log p(b)`;
 - every smooth likelihood (StudentT, Bernoulli, Categorical, Poisson, Gamma, the Gaussian with :math:`\sigma(x)`):
-  Newton's method with the exact gradient of the compiled log density and its differenced Hessian (trust region,
-  then full Newton steps to machine precision); proximal Newton, with exact zeros, when the prior has an L1 part
-  (Laplace, ElasticNet).
+  Newton's method with the exact gradient of the log density and its differenced Hessian (trust region, then full
+  Newton steps to machine precision); proximal Newton, with exact zeros, when the prior has an L1 part (Laplace,
+  ElasticNet). The log density is written in NumPy from the family's ``nll`` and ``nll_gradient``, the prior's
+  penalty and the scale prior's ``log_density_slope`` (nothing compiled); a family or scale prior defined elsewhere
+  that does not give its derivatives, or a prior on w not of the L1 + L2 form, has the model's log density compiled
+  by PyTensor instead.
 
 A model the builders did not make (or one edited after building) gets a generic quasi-Newton optimization of its
 compiled log density instead. Either way the result holds every free variable and deterministic of the model.
@@ -130,6 +133,10 @@ class MapProblem:
         ``start`` (model-space values of some free variables; the others from ``model.initial_point()``):
         Newton's method, or proximal Newton when the prior has an L1 part. Returns the free variables.
 
+        The log density is the family's own NumPy one (:meth:`models.likelihoods.Likelihood.nll` and
+        ``nll_gradient``, the prior's :class:`models.priors.Penalty`, the scale prior's ``log_density`` and
+        ``log_density_slope``) when every part knows its derivatives, else the model's, compiled by PyTensor.
+
         Parameters
         ----------
         start : dict
@@ -145,18 +152,96 @@ class MapProblem:
         ValueError
             When the search ends away from a stationary point (the likelihood may grow without bound).
         """
+        penalty = self.design.penalty
+        with_l1 = penalty is not None and penalty.has_l1
+        objective = self._numpy_objective(start, penalty, with_l1) or self._compiled_objective(start, with_l1)
+        function, x0, w_slice, to_free = objective
+        if with_l1:
+            theta = self._proximal(function, x0, w_slice, penalty)
+        else:
+            theta, value, gradient, message = newton(function, x0)
+            self._check_stationary(theta, value, gradient, message)
+        return to_free(theta)
+
+    def _numpy_objective(self, start, penalty, with_l1):
+        """(function, x0, w_slice, to_free) in (w_internal, log s | the weights of log s(x)), from the family's
+        NumPy NLL and its derivatives; None when a part does not know its derivatives. The prior's L1 part is left
+        out when ``with_l1`` (proximal Newton takes it exactly)."""
+        design, likelihood = self.design, self.design.likelihood
+        x, t = self.rows()
+        scale_prior = likelihood.prior_of_scale
+        if penalty is None or (scale_prior is not None and scale_prior.log_density_slope(1.0) is None):
+            return None
+        z = design.internal_design(x)
+        to_w = design.to_w
+        shape = (design.p, likelihood.n_outputs) if likelihood.n_outputs > 1 else (design.p,)
+        size = int(np.prod(shape))
+        columns = (-1,) + (1,) * (len(shape) - 1)
+        loc, l2 = penalty.loc.reshape(columns), penalty.l2.reshape(columns)
+        if with_l1:
+            l2 = np.zeros_like(l2)  # _proximal adds the Gaussian part in its own coordinates
+        scale_design = likelihood.log_scale_design(x)
+        w0 = np.asarray(start.get("w_internal", np.zeros(shape)), dtype=float).ravel()
+        if scale_design is not None:
+            name, psi = scale_design
+            x0 = np.concatenate([w0, np.asarray(start.get(name, np.zeros(psi.shape[1])), dtype=float)])
+        elif scale_prior is not None:
+            x0 = np.append(w0, np.log(float(start.get(likelihood.scale_name, 1.0))))
+        else:
+            x0 = w0
+        if likelihood.nll_gradient(t, z @ w0.reshape(shape), None if x0.size == size else 1.0) is None:
+            return None
+
+        def function(theta):
+            w_internal = theta[:size].reshape(shape)
+            y = z @ w_internal
+            with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+                if scale_design is not None:
+                    scale = np.exp(psi @ theta[size:])
+                elif scale_prior is not None:
+                    scale = np.exp(theta[size])
+                else:
+                    scale = None
+                if scale is not None and not np.all(np.isfinite(scale) & (scale > 0)):
+                    return np.inf, np.full(len(theta), np.nan)
+                value = likelihood.nll(t, y) if scale is None else likelihood.nll(t, y, scale)
+                d_y, d_scale = likelihood.nll_gradient(t, y, scale)
+                d = to_w @ w_internal - loc
+                value += 0.5 * float(np.sum(l2 * d**2))
+                gradient = [(z.T @ d_y + to_w.T @ (l2 * d)).ravel()]
+                if scale_design is not None:
+                    gradient.append(psi.T @ (scale * d_scale))
+                elif scale_prior is not None:
+                    value -= scale_prior.log_density(scale)
+                    gradient.append([scale * (np.sum(d_scale) - scale_prior.log_density_slope(scale))])
+            return float(value), np.concatenate(gradient)
+
+        def to_free(theta):
+            free = {"w_internal": theta[:size].reshape(shape)}
+            if scale_design is not None:
+                free[name] = theta[size:]
+            elif scale_prior is not None:
+                free[likelihood.scale_name] = np.exp(theta[size])
+            return free
+
+        return function, x0, slice(0, size), to_free
+
+    def _compiled_objective(self, start, with_l1):
+        """(function, x0, w_slice, to_free) on the model's log density, compiled; without the prior on w when
+        ``with_l1``."""
         model, design = self.model, self.design
         point = model.initial_point()
         point.update(value_point(model, start))
-        penalty = design.penalty
-        if penalty is not None and penalty.has_l1:
-            theta = self._proximal(point, penalty)
-        else:
-            function, x0, unravel = _objective(model, point)
-            theta, value, gradient, message = newton(function, x0)
-            self._check_stationary(theta, value, gradient, message)
-            theta = unravel(theta)
-        return free_from_values(model, theta)
+        terms = None
+        if with_l1:
+            everything = (*model.free_RVs, *model.observed_RVs, *model.potentials)
+            terms = [v for v in everything if v.name != design.prior_term]
+        function, x0, unravel = _objective(model, point, terms)
+        sizes = {v.name: int(np.size(point[v.name])) for v in model.value_vars}
+        names = [v.name for v in model.value_vars]
+        first = sum(sizes[name] for name in names[:names.index("w_internal")])
+        return function, x0, slice(first, first + sizes["w_internal"]), lambda theta: free_from_values(
+            model, unravel(theta))
 
     def _check_stationary(self, theta, value, gradient, message):
         if not np.all(np.isfinite(theta)) or np.max(np.abs(gradient), initial=0.0) > 1e-6 * (1 + abs(float(value))):
@@ -167,17 +252,11 @@ class MapProblem:
                 f"{np.max(np.abs(theta)):.3g}). The likelihood may grow without bound: {likelihood.unbounded_hint}"
             )
 
-    def _proximal(self, point, penalty):
-        """Proximal Newton in the coordinates (w, the other value variables), with the L1 part on w exact."""
-        model, design = self.model, self.design
-        terms = [v for v in (*model.free_RVs, *model.observed_RVs, *model.potentials) if v.name != design.prior_term]
-        function, x0, unravel = _objective(model, point, terms)
-        sizes = {v.name: int(np.size(point[v.name])) for v in model.value_vars}
-        names = [v.name for v in model.value_vars]
-        start = sum(sizes[name] for name in names[:names.index("w_internal")])
-        outputs = design.likelihood.n_outputs
-        w_slice = slice(start, start + sizes["w_internal"])
-        jacobian = np.kron(design.to_w, np.eye(outputs))  # vec(w) = (T R^-1 kron I) vec(w_internal), row-major
+    def _proximal(self, function, x0, w_slice, penalty):
+        """Proximal Newton in the coordinates (w, the other parameters), with the L1 part on w exact; ``function``
+        leaves the prior on w out."""
+        outputs = self.design.likelihood.n_outputs
+        jacobian = np.kron(self.design.to_w, np.eye(outputs))  # vec(w) = (T R^-1 kron I) vec(w_internal), row-major
         l1 = np.zeros(len(x0))
         loc = np.zeros(len(x0))
         l1[w_slice], loc[w_slice] = np.repeat(penalty.l1, outputs), np.repeat(penalty.loc, outputs)
@@ -203,7 +282,7 @@ class MapProblem:
         at_kink = (l1 > 0) & (phi == loc)
         residual = np.where(at_kink, np.maximum(np.abs(gradient) - l1, 0.0), gradient + l1 * np.sign(phi - loc))
         self._check_stationary(phi, value, residual, "proximal Newton")
-        return unravel(to_theta(phi))
+        return to_theta(phi)
 
 
 def _objective(model, point, terms=None):
