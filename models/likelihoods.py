@@ -321,7 +321,7 @@ class Likelihood:
     A subclass provides ``observe`` (the observed variable ``t`` in the model), ``loss``, ``nll``,
     ``loss_constants`` and ``check_targets``; it may override ``map_point`` (the MAP solver for the priors it
     knows; the default is Newton's method on the model's log density, proximal Newton when the prior has an L1
-    part: in NumPy when the family gives ``nll_gradient``, else compiled by PyTensor), ``map_start``,
+    part: in NumPy when the family gives ``nll_gradient``, else through PyTensor), ``map_start``,
     ``check_maximum`` and ``sklearn_estimator``.
     """
 

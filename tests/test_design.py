@@ -180,8 +180,8 @@ class PoissonWithoutDerivatives(likelihoods.Poisson):
 
 
 @pytest.fixture
-def compiled_objectives(monkeypatch):
-    """Counts fit_map's compiled log densities (the way taken when a part has no NumPy derivatives)."""
+def pytensor_objectives(monkeypatch):
+    """Counts the log densities fit_map takes from PyTensor (the way when a part has no NumPy derivatives)."""
     import models.fit.map as map_module
 
     calls = []
@@ -195,7 +195,7 @@ def compiled_objectives(monkeypatch):
     return calls
 
 
-def test_a_family_or_scale_prior_without_derivatives_has_its_map_found_on_the_compiled_density(compiled_objectives):
+def test_a_family_or_scale_prior_without_derivatives_has_its_map_found_on_the_models_own_density(pytensor_objectives):
     rng = np.random.default_rng(sum(map(ord, "without derivatives")))
     x = rng.normal(size=(60, 2))
     features = np.column_stack([np.ones(60), x])
@@ -206,13 +206,13 @@ def test_a_family_or_scale_prior_without_derivatives_has_its_map_found_on_the_co
     for likelihood, compiled in ((likelihoods.Poisson(), 0), (PoissonWithoutDerivatives(), 1)):
         point = fit_map(regression(x, counts, likelihood=likelihood, prior=priors.Normal(1.0)))
         np.testing.assert_allclose(point["w"], twin, rtol=1e-8)
-        assert len(compiled_objectives) == compiled  # the library's Poisson knows its derivatives: nothing compiled
+        assert len(pytensor_objectives) == compiled  # the library's Poisson knows its derivatives: NumPy only
     # a learned Student-t sigma under the outside prior, against scipy on the same posterior written in NumPy
     t = features @ [0.4, 0.5, -0.3] + 0.3 * rng.standard_t(4, size=60)
     model = regression(x, t, likelihood=likelihoods.StudentT(4.0, sigma_prior=ExponentialScale(0.5)),
                        prior=priors.Normal(1.0))
     point = fit_map(model)
-    assert len(compiled_objectives) == 2
+    assert len(pytensor_objectives) == 2
 
     def objective(theta):  # -log p(w, sigma | t) + const, in (w, log sigma): the same stationary point
         w, sigma = theta[:3], np.exp(theta[3])

@@ -17,8 +17,8 @@ priors it can pair with, and refuses the others by name (``NotImplementedError``
   Newton steps to machine precision); proximal Newton, with exact zeros, when the prior has an L1 part (Laplace,
   ElasticNet). The log density is written in NumPy from the family's ``nll`` and ``nll_gradient``, the prior's
   penalty and the scale prior's ``log_density_slope`` (nothing compiled); a family or scale prior defined elsewhere
-  that does not give its derivatives, or a prior on w not of the L1 + L2 form, has the model's log density compiled
-  by PyTensor instead.
+  that does not give its derivatives, or a prior on w not of the L1 + L2 form, has the model's own log density and
+  its gradient from PyTensor instead (in ``ONE_SHOT``: evaluated op by op, nothing compiled).
 
 A model the builders did not make (or one edited after building) gets a generic quasi-Newton optimization of its
 compiled log density instead. Either way the result holds every free variable and deterministic of the model.
@@ -36,7 +36,7 @@ from .._checks import PACKAGE, as_data, positive_scalar
 from ..basis import LinearBasis
 from ..design import design_of
 from ..optimize import hessian, lstsq, newton, proximal_newton
-from .backend import in_compile_mode
+from .backend import ONE_SHOT, in_compile_mode
 from .results import check_model, free_from_values, model_point, raveled, value_point
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class MapProblem:
 
         The log density is the family's own NumPy one (:meth:`models.likelihoods.Likelihood.nll` and
         ``nll_gradient``, the prior's :class:`models.priors.Penalty`, the scale prior's ``log_density`` and
-        ``log_density_slope``) when every part knows its derivatives, else the model's, compiled by PyTensor.
+        ``log_density_slope``) when every part knows its derivatives, else the model's, from PyTensor.
 
         Parameters
         ----------
@@ -154,7 +154,7 @@ class MapProblem:
         """
         penalty = self.design.penalty
         with_l1 = penalty is not None and penalty.has_l1
-        objective = self._numpy_objective(start, penalty, with_l1) or self._compiled_objective(start, with_l1)
+        objective = self._numpy_objective(start, penalty, with_l1) or self._pytensor_objective(start, with_l1)
         function, x0, w_slice, to_free = objective
         if with_l1:
             theta = self._proximal(function, x0, w_slice, penalty)
@@ -226,9 +226,9 @@ class MapProblem:
 
         return function, x0, slice(0, size), to_free
 
-    def _compiled_objective(self, start, with_l1):
-        """(function, x0, w_slice, to_free) on the model's log density, compiled; without the prior on w when
-        ``with_l1``."""
+    def _pytensor_objective(self, start, with_l1):
+        """(function, x0, w_slice, to_free) on the model's own log density, without the prior on w when ``with_l1``; in
+        ``ONE_SHOT`` (a few hundred evaluations of a small model: a C compilation would cost more than it saves)."""
         model, design = self.model, self.design
         point = model.initial_point()
         point.update(value_point(model, start))
@@ -236,7 +236,7 @@ class MapProblem:
         if with_l1:
             everything = (*model.free_RVs, *model.observed_RVs, *model.potentials)
             terms = [v for v in everything if v.name != design.prior_term]
-        function, x0, unravel = _objective(model, point, terms)
+        function, x0, unravel = _objective(model, point, terms, mode=ONE_SHOT)
         sizes = {v.name: int(np.size(point[v.name])) for v in model.value_vars}
         names = [v.name for v in model.value_vars]
         first = sum(sizes[name] for name in names[:names.index("w_internal")])
@@ -285,9 +285,10 @@ class MapProblem:
         return to_theta(phi)
 
 
-def _objective(model, point, terms=None):
+def _objective(model, point, terms=None, mode=None):
     """(value_and_gradient(flat) -> (-logp, -gradient), x0, unravel) for the log density without log-Jacobians
-    (the mode in the model's own variables), summed over ``terms`` (default: all)."""
+    (the mode in the model's own variables), summed over ``terms`` (default: all), compiled in ``mode`` (default
+    the fitters' C backend)."""
     import pytensor
     from pymc.pytensorf import join_nonshared_inputs
 
@@ -295,7 +296,7 @@ def _objective(model, point, terms=None):
     logp = model.logp(vars=terms, jacobian=False)
     [logp_flat], flat = join_nonshared_inputs(point, [logp], value_vars)
     gradient = pytensor.gradient.grad(logp_flat, flat)
-    compiled = pytensor.function([flat], [-logp_flat, -gradient])
+    compiled = pytensor.function([flat], [-logp_flat, -gradient], mode=mode)
     x0, unravel = raveled(model, point)
 
     def function(vector):
