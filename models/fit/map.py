@@ -459,8 +459,9 @@ def _fit_map_generic(model, start=None):
     if gradient_norm > 1e-6 * (1 + abs(value)):
         warnings.warn(
             f"fit_map: the optimizer stopped away from a stationary point ({result.message}; max |gradient| = "
-            f"{gradient_norm:.3g}). Non-smooth densities (a Laplace prior, ReLU units) stop at kinks; the builders' "
-            "models have exact solvers for those.",
+            f"{gradient_norm:.3g}). Non-smooth densities (a Laplace prior, ReLU units) stop at kinks, and a nearly "
+            "flat valley (a network's weights under a flat prior) may have no point to stop at: a proper prior "
+            "(priors.Normal) makes one; the builders' models have exact solvers for kinks.",
             RuntimeWarning,
             skip_file_prefixes=(PACKAGE,),
         )
