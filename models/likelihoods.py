@@ -509,7 +509,7 @@ class Likelihood:
         tuple or None
             ``(d nll / d y, d nll_n / d scale)``: the first shaped like ``y``, the second one value per row (None
             for a family without a scale). None in the base class: a family that does not know its derivatives
-            has its MAP found on the model's compiled log density instead.
+            has its MAP found on the model's own log density from PyTensor instead.
         """
         return None
 

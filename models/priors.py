@@ -452,7 +452,7 @@ class ScalePrior:
         -------
         float or None
             The slope; None in the base class: a prior that does not know it has the MAP of its models found on the
-            model's compiled log density instead.
+            model's own log density from PyTensor instead.
         """
         return None
 
