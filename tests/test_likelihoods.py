@@ -74,6 +74,7 @@ def test_nll_is_an_affine_function_of_the_loss(name, rng):
             "Poisson": lambda y=y: -stats.poisson.logpmf(t, np.exp(y)).sum(),
         }[name]()
         assert model_nll[-1] == pytest.approx(independent, rel=max(tolerance, 1e-11))
+        assert likelihood.nll(t, y) == pytest.approx(independent, rel=1e-12)  # the suite's formula, to rounding
     model_nll, affine = np.array(model_nll), np.array(affine)
     assert model_nll == pytest.approx(affine, rel=tolerance)
     # the part that depends on w is exact: differences between points agree to rounding
