@@ -189,19 +189,20 @@ class MapProblem:
             x0 = np.append(w0, np.log(float(start.get(likelihood.scale_name, 1.0))))
         else:
             x0 = w0
-        if likelihood.nll_gradient(t, z @ w0.reshape(shape), None if x0.size == size else 1.0) is None:
+
+        def scale_at(theta):  # the learned scale (one, or one per row), None when fixed
+            if scale_design is not None:
+                return np.exp(psi @ theta[size:])
+            return np.exp(theta[size]) if scale_prior is not None else None
+
+        if likelihood.nll_gradient(t, z @ w0.reshape(shape), scale_at(x0)) is None:
             return None
 
         def function(theta):
             w_internal = theta[:size].reshape(shape)
             y = z @ w_internal
             with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-                if scale_design is not None:
-                    scale = np.exp(psi @ theta[size:])
-                elif scale_prior is not None:
-                    scale = np.exp(theta[size])
-                else:
-                    scale = None
+                scale = scale_at(theta)
                 if scale is not None and not np.all(np.isfinite(scale) & (scale > 0)):
                     return np.inf, np.full(len(theta), np.nan)
                 value = likelihood.nll(t, y) if scale is None else likelihood.nll(t, y, scale)
@@ -221,7 +222,7 @@ class MapProblem:
             if scale_design is not None:
                 free[name] = theta[size:]
             elif scale_prior is not None:
-                free[likelihood.scale_name] = np.exp(theta[size])
+                free[likelihood.scale_name] = scale_at(theta)
             return free
 
         return function, x0, slice(0, size), to_free
