@@ -259,6 +259,39 @@ def test_the_numpy_density_and_the_models_own_give_the_same_map(case, pytensor_o
         np.testing.assert_allclose(numpy_point[name], pytensor_point[name], rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+def test_proximal_newton_stops_at_a_map_with_every_weight_at_its_kink(monkeypatch):
+    """A Laplace prior strong enough to hold every weight at exactly 0 (Student-t likelihood, learned sigma): the MAP is
+    w = 0 with the subgradient condition |d(-log p(t | w, sigma)) / dw_j| <= 1 / b there, and sigma the 1-D mode of
+    the Student-t likelihood of t itself under the HalfCauchy prior (both computed here from scipy's density). And the
+    search ends there: proximal Newton's steps off a kink by rounding, snapped back, once ran its 500 iterations at
+    this optimum (12,658 evaluations; a deterministic count, not a time)."""
+    import models.fit.map as map_module
+
+    evaluations = []
+    original = map_module.proximal_newton
+
+    def counting(value_and_gradient, *args, **kwargs):
+        return original(lambda v: evaluations.append(1) or value_and_gradient(v), *args, **kwargs)
+
+    monkeypatch.setattr(map_module, "proximal_newton", counting)
+    rng = np.random.default_rng(sum(map(ord, "learned Student-t sigma, ElasticNet")))
+    x = rng.normal(size=(60, 2))
+    t = 0.5 - x[:, 0] + 0.3 * x[:, 1] + 0.3 * rng.standard_t(3, size=60)
+    b = 0.02
+    point = fit_map(regression(x, t, likelihood=likelihoods.StudentT(3.0, sigma_prior=priors.HalfCauchy(1.0)),
+                               prior=priors.Laplace(b)))
+    assert np.array_equal(point["w"], np.zeros(3))
+    sigma = minimize_scalar(lambda s: -scipy.stats.t.logpdf(t, 3.0, 0.0, s).sum() + np.log1p(s**2),
+                            bounds=(0.01, 10), method="bounded", options={"xatol": 1e-12}).x
+    assert point["sigma"] == pytest.approx(sigma, rel=1e-7)  # Brent's bounded search: ~sqrt(eps) in the location
+    features = np.column_stack([np.ones(60), x])
+    h = 1e-6
+    slope = [(scipy.stats.t.logpdf(t, 3.0, -h * f, sigma).sum() - scipy.stats.t.logpdf(t, 3.0, h * f, sigma).sum())
+             / (2 * h) for f in features.T]  # d(-log p) / dw_j at w = 0, by central differences
+    assert np.all(np.abs(slope) <= 1 / b)
+    assert len(evaluations) < 1000
+
+
 @pytest.mark.parametrize("prior", [priors.HalfNormal(0.4), priors.HalfCauchy(0.2), priors.Jeffreys(),
                                    priors.HalfFlat()], ids=repr)
 def test_scale_prior_slope_is_the_derivative_of_its_log_density(prior):
