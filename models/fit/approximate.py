@@ -345,8 +345,8 @@ def fit_pathfinder(model: pm.Model, *, draws: int = 1000, random_seed: int | Non
           ``num_paths x num_draws_per_path`` draws without replacement, so the pool stays at least
           ``num_paths`` times larger than ``draws`` (with a pool of exactly ``draws`` it would return every draw
           and the importance weights would change nothing).
-        - ``compile_kwargs={"mode": ONE_SHOT}`` (:data:`models.fit.backend.ONE_SHOT`, PyTensor's
-          ``"FAST_COMPILE"``): the density, its gradient and the draws are evaluated by NumPy, operation by
+        - ``compile_kwargs={"mode": ONE_SHOT}`` (:data:`models.fit.backend.ONE_SHOT`, PyTensor's stabilizing
+          rewrites and its Python linker): the density, its gradient and the draws are evaluated by NumPy, operation by
           operation, with nothing compiled. A path makes hundreds of evaluations, which cost less than compiling
           the graphs (with the C backend and empty caches, 116 s against 16 s for the three models of
           ``map_vs_posterior``). With the default numba backend, a function compiled afresh and the same function

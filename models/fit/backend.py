@@ -13,9 +13,9 @@ numba (its own choice, :func:`models.sample_posterior`'s default sampler), and t
 follow your PyTensor configuration: only the suite's fitters are concerned. The price: evaluations of a large
 row-wise graph are slower (below); at the suite's sizes compilation dominates.
 
-Functions evaluated a few times only (ADVI's start curvature, Pathfinder's paths, a point's deterministics) are
-compiled with :data:`ONE_SHOT` instead, PyTensor's ``"FAST_COMPILE"``: NumPy evaluates them operation by operation,
-and nothing is compiled at all.
+Functions evaluated a few times to a few thousand times (ADVI's start curvature, Pathfinder's paths, a point's
+deterministics, the MAP of a model optimized generically) are evaluated in :data:`ONE_SHOT` instead: NumPy evaluates
+them operation by operation, after PyTensor's stabilizing rewrites, and nothing is compiled at all.
 
 To use PyTensor's configured mode (e.g. numba) in the fitters too, set the attribute::
 
@@ -56,7 +56,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytensor
+from pytensor.compile.mode import Mode
 from pytensor.link.c.cmodule import GCC_compiler, std_include_dirs
+from pytensor.link.vm import VMLinker
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -65,17 +67,22 @@ if TYPE_CHECKING:
 #: (PyTensor's configured mode).
 COMPILE_MODE: str | None = "CVM" if pytensor.config.cxx else None
 
-#: The PyTensor mode of functions evaluated a few times only: a point's deterministics, a transform, the
-#: differenced curvature that starts ADVI and ADVI's draws (one call of a function of the variational parameters), the
-#: Laplace approximation's Newton steps to its mode, Pathfinder's L-BFGS paths (hundreds of evaluations) and its draws.
-#: PyTensor's ``"FAST_COMPILE"`` evaluates each operation in Python with NumPy, so nothing is compiled: a new graph
-#: costs its graph rewrites only, where the C backend compiles a module per new operation. Measured with empty caches
-#: on the three models of the analysis ``map_vs_posterior``: ``fit_pathfinder`` 116 s with the C backend (its first
-#: model 95 s), 16 s in this mode; warm, 2.5-3.4 s against 2.8-4.1 s. Its results do not depend on what a compile
-#: cache holds, so a seed gives the same draws every time. Not for graphs with a ``Scan`` (e.g. PyMC's ``d2logp``): a
-#: Scan's inner function is compiled to C in this mode too, as modules of its own (the Laplace approximation's
-#: Hessian is built without one: :func:`models.fit.approximate.log_density_hessian`).
-ONE_SHOT: str = "FAST_COMPILE"
+#: The PyTensor mode of functions evaluated a few times to a few thousand times: a point's deterministics, a
+#: transform, the differenced curvature that starts ADVI and ADVI's draws (one call of a function of the variational
+#: parameters), the Laplace approximation's Newton steps to its mode, Pathfinder's L-BFGS paths (hundreds of
+#: evaluations) and its draws, and the log density that :func:`models.fit_map` optimizes generically. Each operation
+#: is evaluated in Python with NumPy (PyTensor's VM linker without C thunks), so nothing is compiled: a new graph costs
+#: its graph rewrites only, where the C backend compiles a module per new operation. The rewrites are those of
+#: PyTensor's ``"stabilize"`` query: canonicalization and the numerical stabilizations (``log(sigmoid(z))`` ->
+#: ``-softplus(-z)``: -800.05 at z = -800, where PyTensor's ``"FAST_COMPILE"`` mode, used here before, gives -inf),
+#: none of the later ones (specialization, elementwise fusion, BLAS, in-place), which pay only in compiled code.
+#: Measured with empty caches: ``fit_pathfinder`` on the three models of the analysis ``map_vs_posterior`` 116 s with
+#: the C backend (its first model 95 s), 16 s without compilation (warm, 2.5-3.4 s against 2.8-4.1 s); the generic
+#: MAP of a 2-unit network (``mlp_regression``) 14.4 s with the C backend, 3.9 s here (warm 1.2 s and 1.6 s). Its
+#: results do not depend on what a compile cache holds, so a seed gives the same draws every time. Not for graphs with
+#: a ``Scan`` (e.g. PyMC's ``d2logp``): a Scan's inner function is compiled to C in this mode too, as modules of its
+#: own (the Laplace approximation's Hessian is built without one: :func:`models.fit.approximate.log_density_hessian`).
+ONE_SHOT: Mode = Mode(linker=VMLinker(use_cloop=False, c_thunks=False), optimizer="stabilize")
 
 #: Flags added to PyTensor's ``gcc__cxxflags`` inside :func:`compile_mode`: no debugging information, g++'s first
 #: optimization level (they follow PyTensor's ``-O3`` on the command line, and the last ``-O`` counts).

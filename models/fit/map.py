@@ -21,7 +21,8 @@ priors it can pair with, and refuses the others by name (``NotImplementedError``
   its gradient from PyTensor instead (in ``ONE_SHOT``: evaluated op by op, nothing compiled).
 
 A model the builders did not make (or one edited after building) gets a generic quasi-Newton optimization of its
-compiled log density instead. Either way the result holds every free variable and deterministic of the model.
+log density and gradient from PyTensor instead, in ``ONE_SHOT`` too. Either way the result holds every free variable
+and deterministic of the model.
 """
 
 from __future__ import annotations
@@ -237,7 +238,7 @@ class MapProblem:
         if with_l1:
             everything = (*model.free_RVs, *model.observed_RVs, *model.potentials)
             terms = [v for v in everything if v.name != design.prior_term]
-        function, x0, unravel = _objective(model, point, terms, mode=ONE_SHOT)
+        function, x0, unravel = _objective(model, point, terms)
         sizes = {v.name: int(np.size(point[v.name])) for v in model.value_vars}
         names = [v.name for v in model.value_vars]
         first = sum(sizes[name] for name in names[:names.index("w_internal")])
@@ -286,10 +287,11 @@ class MapProblem:
         return to_theta(phi)
 
 
-def _objective(model, point, terms=None, mode=None):
+def _objective(model, point, terms=None):
     """(value_and_gradient(flat) -> (-logp, -gradient), x0, unravel) for the log density without log-Jacobians
-    (the mode in the model's own variables), summed over ``terms`` (default: all), compiled in ``mode`` (default
-    the fitters' C backend)."""
+    (the mode in the model's own variables), summed over ``terms`` (default: all), in ``ONE_SHOT`` (evaluated
+    operation by operation with PyTensor's stabilizing rewrites, nothing compiled: an optimization takes tens to a
+    few thousand evaluations, where a C compilation of a new model's density costs about 10 s)."""
     import pytensor
     from pymc.pytensorf import join_nonshared_inputs
 
@@ -297,7 +299,7 @@ def _objective(model, point, terms=None, mode=None):
     logp = model.logp(vars=terms, jacobian=False)
     [logp_flat], flat = join_nonshared_inputs(point, [logp], value_vars)
     gradient = pytensor.gradient.grad(logp_flat, flat)
-    compiled = pytensor.function([flat], [-logp_flat, -gradient], mode=mode)
+    compiled = pytensor.function([flat], [-logp_flat, -gradient], mode=ONE_SHOT)
     x0, unravel = raveled(model, point)
 
     def function(vector):
@@ -315,7 +317,7 @@ def fit_map(model: pm.Model, *, start: dict | None = None) -> dict:
     ----------
     model : pm.Model
         A builder's model (its likelihood's solver runs; see the module docstring), or any PyMC model
-        (L-BFGS then Newton steps on the compiled log density with its gradient, tight tolerances).
+        (L-BFGS then Newton steps on the model's log density with its gradient, tight tolerances).
     start : dict, optional
         For models optimized generically only: values of value variables (e.g. ``{"W0": ...}``); missing
         ones and the default come from ``model.initial_point()``.
