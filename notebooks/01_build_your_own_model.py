@@ -91,7 +91,7 @@ print(f"MAP sigma^2 = {map_point['sigma'] ** 2:.6f}, SSE/N = {sse / len(t):.6f}"
 #   has a (flat) prior, so the new one enters as a `pm.Potential` adding its log density: flat $\times$
 #   half-Student-t $=$ half-Student-t.
 #
-# `fit_map` notices the `Potential` (the model is no longer the builder's) and optimizes the model's compiled log
+# `fit_map` notices the `Potential` (the model is no longer the builder's) and optimizes the model's own log
 # density instead, returning every variable. The prior is on $\sigma$ only, so the MAP of $w$ is still least squares;
 # $\hat\sigma$ moves a little.
 
@@ -113,8 +113,8 @@ print(f"MAP sigma: flat prior {map_point['sigma']:.4f}, half-Student-t prior {ex
 
 # %% [markdown]
 # The posterior of the extended model, by NUTS, with the MAP next to it. The new deterministics come with it.
-# PyMC's own NUTS here (`nuts_sampler="pymc"`): for a small model sampled once it evaluates the C code that `fit_map`
-# has already compiled, where nutpie, the default, first compiles the model anew with numba (10-30 s).
+# PyMC's own NUTS here (`nuts_sampler="pymc"`): for a small model sampled once its C compilation (one module per
+# operation, cached across runs) costs less than nutpie's, the default's, numba compilation of the model (10-30 s).
 
 # %%
 idata = sample_posterior(extended, draws=draws, tune=tune, chains=chains, random_seed=1, progressbar=not QUICK,

@@ -65,9 +65,9 @@ display(frame[X_COLUMNS + [T_COLUMN]].describe().round(3))
 # $w \mid \sigma, t \sim \mathcal N\big(\hat w, \sigma^2 (\Phi^\top\Phi)^{-1}\big)$ and
 # $\sigma^2 \mid t \sim \text{Inv-Gamma}\big(\tfrac{N - p - 1}{2}, \tfrac{\mathrm{SSE}}{2}\big)$,
 # so `exact_posterior` draws from it directly; `sample_posterior` (NUTS) works for any model and should agree.
-# The NUTS here is PyMC's own (`nuts_sampler="pymc"`), as in `python -m analyses --data`: a small model sampled once
-# evaluates the density and gradient that `fit_map` has already compiled (PyTensor's C backend, cached across runs),
-# where nutpie, the default, would first compile the model with numba (10-20 s in a new kernel).
+# The NUTS here is PyMC's own (`nuts_sampler="pymc"`), as in `python -m analyses --data`: for a small model sampled
+# once its compilation (PyTensor's C backend, one module per operation, cached across runs) costs less than nutpie's,
+# the default's, numba compilation of the model (10-20 s in a new kernel).
 # A DataFrame gives the features their column names (dims `feature`: `1` for the intercept, then the columns).
 
 # %%
