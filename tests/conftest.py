@@ -81,18 +81,12 @@ def pytest_configure_node(node):
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(session, config, items):
-    """The order of the run: the tests marked slow first, the tests that read the shared quick run last, the rest in
-    between. pytest-xdist (``--dist load --maxschedchunk 1``, pyproject.toml) hands the tests out in this order, one
-    or two at a time to whichever worker is free, so the minute-long tests start early and spread over the workers,
-    and the run ends on short ones instead of one worker finishing a long test alone. The quick run starts now: the
-    rest of the suite runs while it computes. Under pytest-xdist a worker only asks for it (the main process starts
-    it, once: below)."""
+    """The tests that read the shared quick run go last, and the run starts now: the rest of the suite runs while it
+    computes. Under pytest-xdist a worker only asks for it (the main process starts it, once: below)."""
     readers = [item for item in items if "quick_results" in getattr(item, "fixturenames", ())]
-    others = [item for item in items if item not in readers]
-    slow = [item for item in others if item.get_closest_marker("slow")]
-    items[:] = slow + [item for item in others if item not in slow] + readers
     if not readers or config.option.collectonly:
         return
+    items[:] = [item for item in items if item not in readers] + readers
     if _is_worker(config):
         (_QUICK_RUN["folder"] / "wanted").touch()
     elif "process" not in _QUICK_RUN:
