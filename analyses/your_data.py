@@ -9,15 +9,15 @@ prior on ``w`` and on :math:`\sigma` (``HalfFlat``), the maximum-likelihood read
 3. the full posterior next to the MAP point: NUTS (``sample_posterior``) against the exact Student-t /
    inverse-gamma posterior (``exact_posterior``), and the posterior predictive intervals of the observations.
 
-The NUTS here is PyMC's own (``nuts_sampler="pymc"``), not nutpie, the suite's default: a file is one model run once,
-in a new process, and nutpie compiles every model afresh with numba in every process (numba cannot cache that
-compilation), 18 s on the 2-core machine of the README for a 200-row, 3-column file, where its sampling takes 1 s.
-PyMC's NUTS compiles the density and gradient with the C backend (``models.fit.backend``): one module per
-operation, cached across runs, so a second file of the same shape compiles nothing. Its run: 4 chains x (500 tuning steps + 500 draws), 2000 draws whose
-effective sample size is far above the gates' 400, on every core (``cores``: PyMC alone counts half of this
-machine's two CPUs and would run the chains one after another). Measured on a 200-row, 3-column file, warm, the
-old and new code alternating: the analysis 15-16 s -> 8.4-8.9 s (before: 4 chains of 1000 + 1000 steps one after
-another; ``sample_posterior``'s shallow early trees, explained there, halve the tuning's work).
+The NUTS here is PyMC's own (``nuts_sampler="pymc"``), not nutpie, the suite's default: a file is one model run once, in
+a new process, and nutpie compiles every model afresh with numba in every process (numba cannot cache that compilation),
+18 s on the 2-core machine of the README for a 200-row, 3-column file, where its sampling takes 1 s. PyMC's NUTS
+compiles the density and gradient with the C backend (``models.fit.backend``): one module per operation, cached across
+runs, so a second file of the same shape compiles nothing. Its run: 4 chains x (500 tuning steps + 500 draws), 2000
+draws whose effective sample size is far above the gates' 400, on every core (``cores``: PyMC alone counts half of this
+machine's two CPUs and would run the chains one after another). Measured on a 200-row, 3-column file, warm, the old and
+new code alternating: the analysis 15-16 s -> 8.4-8.9 s (before: 4 chains of 1000 + 1000 steps one after another;
+``sample_posterior``'s shallow early trees, explained there, halve the tuning's work).
 
 Two options change the model, for data these defaults cannot take (an exact fit, too few rows for a proper
 posterior; the refusal names the ones that help): ``--sigma S`` fixes the noise sd at S (then there is no
