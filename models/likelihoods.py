@@ -1325,10 +1325,9 @@ class StudentT(Likelihood):
         """
         t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
         sigma = positive_scalar(self.sigma if sigma is None else sigma, "sigma")
-        nu = self.nu
         z = (t - y) / sigma
-        constant = gammaln(nu / 2) - gammaln((nu + 1) / 2) + 0.5 * np.log(nu * np.pi) + np.log(sigma)
-        return float((nu + 1) / 2 * np.sum(np.log1p(z**2 / nu)) + z.size * constant)
+        c1, c0 = self.loss_constants(z.size, sigma)
+        return float(c1 * np.sum(np.log1p(z**2 / self.nu)) + c0)
 
     def nll_gradient(self, t, y, sigma=None):
         """With :math:`d_n = \\nu\\sigma^2 + r_n^2`: :math:`-(\\nu+1) r_n / d_n` in y and
