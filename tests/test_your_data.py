@@ -49,6 +49,11 @@ def diabetes_csv(tmp_path_factory):
 A, B, T = "$a$ (in $)", "b_1^2 <i>x</i>", "y & <z>"  # the small file's columns: x, and the target
 
 
+# The chains in the test's process, one after the other: PyMC seeds each chain, so the draws are those of the
+# command's parallel chains, without two forked samplers per fit in a test run that already keeps both cores busy
+ONE_PROCESS = {"cores": 1}
+
+
 @pytest.fixture(scope="module")
 def small_result(tmp_path_factory):
     """your_data's quick compute on a small file of its own: 60 rows, two inputs, y = 1 + 2a - b + N(0, 0.5^2).
@@ -59,7 +64,7 @@ def small_result(tmp_path_factory):
     path = tmp_path_factory.mktemp("small") / "small.csv"
     pd.DataFrame({A: inputs[:, 0], B: inputs[:, 1],
                   T: 1 + inputs @ [2.0, -1.0] + 0.5 * rng.normal(size=60)}).to_csv(path, index=False)
-    setting = your_data.config(quick=True, data=path, x=[A, B], t=T)
+    setting = your_data.config(quick=True, data=path, x=[A, B], t=T) | ONE_PROCESS
     return your_data.compute(setting, np.random.default_rng(61))
 
 
@@ -317,7 +322,8 @@ def usable(tmp_path_factory):
     def compute(case, **options):
         key = (case, tuple(sorted(options.items())))
         if key not in results:
-            setting = your_data.config(quick=True, data=refused_file(case, folder), x=["a", "b"], t="y", **options)
+            setting = your_data.config(quick=True, data=refused_file(case, folder), x=["a", "b"], t="y",
+                                       **options) | ONE_PROCESS
             results[key] = your_data.compute(setting, np.random.default_rng(1))
         return results[key]
 
