@@ -36,10 +36,27 @@ from .runner import refuse_data, run_named, stop_with_parent
 
 STAGING_PREFIX = ".staging-"
 HEARTBEAT_SECONDS = 10
-# the order in which a parallel run starts the analyses: the longest first, so that both cores stay busy to the end
-# (cold caches, this machine: calibration 3-5 min, the loss table 2.5, map_vs_posterior 2, scaling 1.3, the rest < 1)
-LONGEST_FIRST = ("calibration", "loss_likelihood_table", "map_vs_posterior", "scaling", "mse_is_gaussian_mle",
-                 "predictive", "model_selection", "learned_sigma", "priors_are_regularizers")
+# The order in which a parallel run starts the analyses: the longest first, so that both cores stay busy to the end.
+# Wall seconds of each in a run of its kind with empty caches, 2 analyses at a time on this 2-core machine (the
+# default run: `make run` of the README's newest column; --quick: `python -m analyses --quick`, the same day). An
+# analysis missing here starts first. --full runs scaling's benchmark (about half an hour): it starts first.
+SECONDS = {
+    "quick": {"calibration": 97, "loss_likelihood_table": 95, "map_vs_posterior": 74, "scaling": 37,
+              "mse_is_gaussian_mle": 15, "model_selection": 7, "learned_sigma": 4, "predictive": 3,
+              "priors_are_regularizers": 3},
+    "default": {"calibration": 192, "scaling": 125, "map_vs_posterior": 123, "loss_likelihood_table": 98,
+                "predictive": 41, "learned_sigma": 15, "mse_is_gaussian_mle": 11, "model_selection": 9,
+                "priors_are_regularizers": 7},
+}
+SECONDS["full"] = {**SECONDS["default"], "scaling": 1800}
+
+
+def longest_first(names, kind):
+    """``names`` in the order a pool of workers should start them: by :data:`SECONDS` of the run's ``kind``
+    ("quick", "default" or "full"), the longest first; names without a duration before all others (pytest does
+    not run doctests of a ``__main__.py``: tests/test_analyses.py shows examples)."""
+    seconds = SECONDS[kind]
+    return sorted(names, key=lambda name: -seconds.get(name, float("inf")))
 
 
 def _replace_folder(source, target):
@@ -84,7 +101,7 @@ def _run(names, options, staging, out):
         finally:
             stop.set()
         return errors
-    ordered = sorted(names, key=lambda name: LONGEST_FIRST.index(name) if name in LONGEST_FIRST else -1)
+    ordered = longest_first(names, "quick" if "--quick" in options else "full" if "--full" in options else "default")
     workers = min(len(names), os.cpu_count() or 1)
     # spawn, not fork: a worker must not inherit the threads of numba, BLAS or nutpie half-way through their work
     context = multiprocessing.get_context("spawn")

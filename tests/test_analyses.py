@@ -6,9 +6,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+from analyses.__main__ import SECONDS, longest_first
 from analyses.report import ANALYSES
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_pool_starts_the_longest_analysis_first():
+    """Every analysis has a duration for each kind of run; the order follows it, the unknown first."""
+    for kind, seconds in SECONDS.items():
+        assert set(seconds) == set(ANALYSES), kind
+    names = ["scaling", "predictive", "calibration"]
+    assert longest_first(names, "default") == ["calibration", "scaling", "predictive"]
+    assert longest_first(names, "full") == ["scaling", "calibration", "predictive"]
+    assert longest_first(["predictive", "new_one"], "quick") == ["new_one", "predictive"]
 
 
 def test_every_analysis_writes_figures_and_the_index(quick_results):
