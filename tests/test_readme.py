@@ -35,6 +35,7 @@ def python_blocks():
 
 
 @pytest.mark.slow
+@pytest.mark.early
 def test_the_readme_snippets_run_with_deprecations_as_errors(tmp_path):
     """The model-building and posterior snippets run as written, in one session, on PyMC 6 / ArviZ 1.
 
@@ -54,6 +55,7 @@ def test_the_readme_snippets_run_with_deprecations_as_errors(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
 
 
+@pytest.mark.early
 def test_the_readme_dask_script_runs_verbatim_with_the_data_read_on_the_workers(tmp_path):
     """The README's cluster script, as written, in a folder holding data/ (Parquet files with the README's columns):
     it prints the posterior means of w, which equal least squares' (a flat prior) within their Monte Carlo error;
