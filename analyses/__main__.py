@@ -37,9 +37,10 @@ from .runner import refuse_data, run_named, stop_with_parent
 STAGING_PREFIX = ".staging-"
 HEARTBEAT_SECONDS = 10
 # The order in which a parallel run starts the analyses: the longest first, so that both cores stay busy to the end.
-# Wall seconds of each in a run of its kind with empty caches, 2 analyses at a time on this 2-core machine (the
-# default run: `make run` of the README's newest column; --quick: `python -m analyses --quick`, the same day). An
-# analysis missing here starts first. --full runs scaling's benchmark (about half an hour): it starts first.
+# Wall seconds of each in a run of its kind with empty caches, 2 analyses at a time on this 2-core machine, on a
+# middling hour (the default run: a `make run` of 326 s; --quick: calibration alone with its 200 data sets, the others
+# from a `python -m analyses --quick` of 164 s). Only the order matters: an analysis missing here starts first.
+# --full runs scaling's benchmark (about half an hour): it starts first.
 SECONDS = {
     "quick": {"calibration": 97, "loss_likelihood_table": 95, "map_vs_posterior": 74, "scaling": 37,
               "mse_is_gaussian_mle": 15, "model_selection": 7, "learned_sigma": 4, "predictive": 3,
