@@ -82,7 +82,7 @@ def _heartbeat(name, stop):
         print(f"  ... {time.perf_counter() - started:.0f} s: running {name}", flush=True)
 
 
-def _run(names, options, staging, out):
+def _run(names, options, staging, out, kind="default"):
     """Run ``names``, in parallel where there are several; move each finished one into ``out`` and rebuild the
     index. Returns the names that raised an error (their traceback printed)."""
     errors = []
@@ -102,7 +102,7 @@ def _run(names, options, staging, out):
         finally:
             stop.set()
         return errors
-    ordered = longest_first(names, "quick" if "--quick" in options else "full" if "--full" in options else "default")
+    ordered = longest_first(names, kind)
     workers = min(len(names), os.cpu_count() or 1)
     # spawn, not fork: a worker must not inherit the threads of numba, BLAS or nutpie half-way through their work
     context = multiprocessing.get_context("spawn")
@@ -181,7 +181,7 @@ def main(argv=None):
     options += ["--sigma", repr(args.sigma)] if args.sigma is not None else []
     options += ["--w-prior-sd", repr(args.w_prior_sd)] if args.w_prior_sd is not None else []
     try:
-        errors = _run(names, options, staging, out)
+        errors = _run(names, options, staging, out, "quick" if args.quick else "full" if args.full else "default")
     except KeyboardInterrupt:
         # one line, no traceback; the workers see this process gone and stop (runner.stop_with_parent), and the
         # staging folder is cleared by the next run

@@ -81,15 +81,16 @@ def pytest_configure_node(node):
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(session, config, items):
-    """The tests marked early go first; the tests that read the shared quick run go last, and the run starts now: the
-    rest of the suite runs while it computes. Under pytest-xdist a worker only asks for it (the main process starts
-    it, once: below)."""
-    # the few tests marked early (a minute or more each, in subprocesses) go first: left where collection puts them,
-    # one of them started last ends the run on one worker while the others idle (measured: the README's two scripts,
-    # 117 s of wall time, began at 570 s of a 690 s run)
-    early = [item for item in items if item.get_closest_marker("early")]
-    readers = [item for item in items if "quick_results" in getattr(item, "fixturenames", ())]
-    items[:] = early + [item for item in items if item not in early and item not in readers] + readers
+    """The tests marked early go first (a minute or more each: started last, one would end the run on one worker while
+    the others idle; measured, the README's two scripts began at 570 s of a 690 s run); the tests that read the
+    shared quick run go last, and the run starts now: the rest of the suite runs while it computes. Under
+    pytest-xdist a worker only asks for it (the main process starts it, once: below)."""
+    def reads_the_quick_run(item):
+        return "quick_results" in getattr(item, "fixturenames", ())
+
+    # a stable sort: the collection order within each group
+    items.sort(key=lambda item: 0 if item.get_closest_marker("early") else 2 if reads_the_quick_run(item) else 1)
+    readers = [item for item in items if reads_the_quick_run(item)]
     if not readers or config.option.collectonly:
         return
     if _is_worker(config):
